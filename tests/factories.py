@@ -1,0 +1,209 @@
+"""factory-boy factories for every model; tests build their world from these."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from tickets import workflow
+from tickets.models import (
+    Attachment,
+    Category,
+    Channel,
+    Company,
+    Contact,
+    Event,
+    Level,
+    Message,
+    Priority,
+    PriorityRule,
+    Queue,
+    QueuePriorityTime,
+    Stage,
+    Status,
+    Tag,
+    Ticket,
+)
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"agent{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@helpdesk.test")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(PASSWORD)
+
+
+class AdminFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"admin{n}")
+    is_staff = True
+    is_superuser = True
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    domain = factory.Sequence(lambda n: f"company{n}.test")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.test")
+    company = factory.SubFactory(CompanyFactory)
+
+
+class PriorityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Priority
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Priority {n}")
+    rank = factory.Sequence(lambda n: 10 + n)
+
+
+class PriorityRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriorityRule
+        django_get_or_create = ["impact", "urgency"]
+
+    impact = Level.MEDIUM
+    urgency = Level.MEDIUM
+    priority = factory.SubFactory(PriorityFactory, name="Medium", rank=2)
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    """A queue with its system stages and one in-progress stage, "Investigating"."""
+
+    class Meta:
+        model = Queue
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+    email_address = factory.Sequence(lambda n: f"queue{n}@helpdesk.test")
+    numbering_scheme = factory.Sequence(lambda n: f"Q{n}-{{seq:05}}")
+    default_priority = factory.SubFactory(PriorityFactory, name="Medium", rank=2)
+
+    @factory.post_generation
+    def stages(queue, create, extracted, **kwargs):
+        if not create:
+            return
+        queue.add_system_stages()
+        for position, name in enumerate(extracted or ["Investigating"], start=1):
+            Stage.objects.create(queue=queue, name=name, position=position)
+
+
+class StageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Stage
+
+    queue = factory.SubFactory(QueueFactory)
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    state = Stage.State.IN_PROGRESS
+    position = factory.Sequence(lambda n: 10 + n)
+
+
+class QueuePriorityTimeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QueuePriorityTime
+
+    queue = factory.SubFactory(QueueFactory)
+    priority = factory.SubFactory(PriorityFactory, name="Medium", rank=2)
+    alert_minutes = 60
+    completion_minutes = 8 * 60
+
+
+class StatusFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Status
+        django_get_or_create = ["name"]
+
+    name = "Waiting for customer"
+    base = Status.Base.POSTPONED
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+class TicketFactory(factory.Factory):
+    """Requests are born through the workflow, like in production."""
+
+    class Meta:
+        model = Ticket
+
+    queue = factory.SubFactory(QueueFactory)
+    subject = factory.Faker("sentence", nb_words=5)
+    contact = factory.SubFactory(ContactFactory)
+    channel = Channel.EMAIL
+    body = factory.Faker("paragraph")
+    by = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return workflow.create_ticket(**kwargs)
+
+    @classmethod
+    def _build(cls, model_class, **kwargs):
+        raise TypeError("Requests exist only once created through the workflow.")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    ticket = factory.SubFactory(TicketFactory)
+    kind = Message.Kind.EMAIL
+    direction = Message.Direction.INBOUND
+    body_text = factory.Faker("paragraph")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attachment
+
+    message = factory.SubFactory(MessageFactory)
+    filename = "invoice.pdf"
+    content_type = "application/pdf"
+    file = factory.django.FileField(filename="invoice.pdf", data=b"%PDF-1.4 demo")
+    size = 13
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+
+    ticket = factory.SubFactory(TicketFactory)
+    at = factory.LazyFunction(timezone.now)
+    action = "changed"

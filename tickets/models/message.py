@@ -1,0 +1,88 @@
+from django.conf import settings
+from django.db import models
+
+from .people import Contact
+from .ticket import Ticket
+
+
+class Message(models.Model):
+    """One entry of a request's conversation (OTRS calls them articles)."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone call"
+        PORTAL = "portal", "Portal message"
+        SMS = "sms", "SMS"
+        NOTE = "note", "Internal note"
+        SYSTEM = "system", "System message"
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+        INTERNAL = "internal", "Internal"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    is_public = models.BooleanField(default=True, help_text="The customer may see it.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    author_contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    from_address = models.CharField(max_length=320, blank=True)
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Sanitized before it is stored.")
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    raw = models.FileField(
+        upload_to="raw/%Y/%m/", blank=True, help_text="Inbound email's source, as received."
+    )
+    time_units = models.PositiveIntegerField(default=0)
+    is_pinned = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The timeline of one request.
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket.number}"
+
+    @property
+    def sender_name(self) -> str:
+        if self.author:
+            return self.author.get_full_name() or self.author.get_username()
+        if self.author_contact:
+            return str(self.author_contact)
+        return self.from_address or "System"
+
+
+class Attachment(models.Model):
+    """A file of a message, kept in Django's storage; the table holds only its name."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    content_id = models.CharField(max_length=255, blank=True, help_text="For inline cid: images.")
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.filename

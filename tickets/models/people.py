@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    domain = models.CharField(
+        max_length=200, blank=True, help_text="Mail domain of its people, e.g. example.com"
+    )
+    phone = models.CharField(max_length=50, blank=True)
+    address = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.name
+
+
+class Contact(models.Model):
+    """The person a request is for. Requests link to contacts, never to companies."""
+
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    address = models.TextField(blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact",
+        help_text="The portal login of this contact, if they have one.",
+    )
+    can_see_company_requests = models.BooleanField(
+        default=False, help_text="May follow every request of their company on the portal."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="contact_email_unique_ci"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>" if self.name else self.email

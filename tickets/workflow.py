@@ -1,0 +1,689 @@
+"""Every state change of a request, in one place.
+
+Admin, agent views, portal, mail gateway, Celery tasks and the API call these functions;
+nobody else sets a request's status, stage or owner and saves it. Each function runs in
+one transaction, locks the request's row, and writes an Event for every change it makes.
+A step the rules forbid raises WorkflowError with a message meant for a person.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from escalation.clocks import add_minutes
+from tickets.models import (
+    Category,
+    Channel,
+    Contact,
+    Event,
+    Level,
+    Message,
+    Priority,
+    PriorityRule,
+    Queue,
+    QueuePriorityTime,
+    Stage,
+    Status,
+    Tag,
+    Ticket,
+)
+from tickets.numbering import next_number
+
+Actor = AbstractBaseUser | None
+
+
+class WorkflowError(Exception):
+    """A step the rules forbid. Its message is shown to the person who asked for it."""
+
+
+class _Unset:
+    def __repr__(self):
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+class _Change:
+    """Collects one call's field changes and their events, then saves them together."""
+
+    def __init__(self, ticket: Ticket, *, by: Actor, now: datetime | None = None):
+        self.ticket = ticket
+        self.by = by
+        self.now = now or timezone.now()
+        self.fields: set[str] = set()
+        self.events: list[Event] = []
+
+    def set(self, field: str, value, *, action: str = "changed", reason: str = "") -> bool:
+        old = getattr(self.ticket, field)
+        if old == value:
+            return False
+        setattr(self.ticket, field, value)
+        self.fields.add(field)
+        self.log(action, field=field, old=old, new=value, reason=reason)
+        return True
+
+    def set_quietly(self, field: str, value) -> None:
+        """A derived field (base status, clocks) whose change another event already tells."""
+        if getattr(self.ticket, field) != value:
+            setattr(self.ticket, field, value)
+            self.fields.add(field)
+
+    def log(self, action: str, *, field: str = "", old="", new="", reason: str = "", ticket=None):
+        self.events.append(
+            Event(
+                ticket=ticket or self.ticket,
+                actor=self.by,
+                at=self.now,
+                action=action,
+                field=field,
+                old_value=_display(old),
+                new_value=_display(new),
+                reason=reason,
+            )
+        )
+
+    def save(self) -> Ticket:
+        if self.fields:
+            self.ticket.updated_at = self.now
+            self.ticket.save(update_fields=sorted(self.fields | {"updated_at"}))
+        Event.objects.bulk_create(self.events)
+        return self.ticket
+
+
+def _display(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, AbstractBaseUser):
+        return value.get_username()
+    return str(value)
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Take the request's row lock and reload it, so concurrent changes queue up."""
+    ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+    return ticket
+
+
+def _ensure_editable(ticket: Ticket) -> None:
+    if ticket.base_status == Status.Base.MERGED:
+        raise WorkflowError(
+            f"{ticket.number} was merged into {ticket.merged_into.number} and is read-only."
+        )
+    if ticket.base_status == Status.Base.DELETED:
+        raise WorkflowError(f"{ticket.number} is deleted; restore it first.")
+
+
+def _ensure_open(ticket: Ticket, doing: str) -> None:
+    _ensure_editable(ticket)
+    if ticket.base_status == Status.Base.CLOSED:
+        raise WorkflowError(f"{ticket.number} is closed; reactivate it before you {doing}.")
+
+
+def _set_status(change: _Change, status: Status, *, reason: str = "") -> None:
+    change.set("status", status, action="status_changed", reason=reason)
+    change.set_quietly("base_status", status.base)
+
+
+def _status_for(base: str, status: Status | None) -> Status:
+    if status is None:
+        return Status.builtin(base)
+    if status.base != base:
+        raise WorkflowError(f"“{status.name}” is a {status.get_base_display().lower()} status.")
+    return status
+
+
+def _plan_clocks(change: _Change) -> None:
+    """Deadline from the queue's completion time for the priority, alert time while New."""
+    ticket = change.ticket
+    times = QueuePriorityTime.objects.filter(queue=ticket.queue, priority=ticket.priority).first()
+    completion = times.completion_minutes if times else None
+    alert = times.alert_minutes if times and ticket.stage.state == Stage.State.NEW else None
+    change.set_quietly("deadline", add_minutes(ticket.created_at, completion))
+    change.set_quietly("alert_at", add_minutes(ticket.created_at, alert))
+
+
+def _default_priority(
+    *, queue: Queue, category: Category | None, impact: str | None, urgency: str | None
+) -> Priority:
+    """Explicit impact/urgency pick a cell of the priority model; otherwise the category's
+    rule, the queue's default, then the model's medium × medium cell."""
+    if impact is not None or urgency is not None:
+        found = PriorityRule.priority_for(impact or Level.MEDIUM, urgency or Level.MEDIUM)
+        if found:
+            return found
+    found = (
+        (category.rule("default_priority") if category else None)
+        or queue.default_priority
+        or PriorityRule.priority_for(Level.MEDIUM, Level.MEDIUM)
+        or Priority.objects.order_by("rank").first()
+    )
+    if found is None:
+        raise WorkflowError("No priority is configured yet; an admin must add one first.")
+    return found
+
+
+FIRST_MESSAGE_KIND = {
+    Channel.EMAIL: Message.Kind.EMAIL,
+    Channel.PHONE: Message.Kind.PHONE,
+    Channel.PORTAL: Message.Kind.PORTAL,
+    Channel.SMS: Message.Kind.SMS,
+    Channel.INTERNAL: Message.Kind.NOTE,
+    Channel.API: Message.Kind.PORTAL,
+}
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    queue: Queue,
+    subject: str,
+    by: Actor,
+    channel: str = Channel.EMAIL,
+    contact: Contact | None = None,
+    body: str = "",
+    body_html: str = "",
+    category: Category | None = None,
+    priority: Priority | None = None,
+    impact: str | None = None,
+    urgency: str | None = None,
+    owner: AbstractBaseUser | None = None,
+    team: Group | None = None,
+    tags: Iterable[Tag | str] = (),
+    time_units: int = 0,
+    now: datetime | None = None,
+) -> Ticket:
+    """Register a request: its number, its defaults, its first message and its event.
+
+    The first message comes from the contact (an email, the content of a phone call, a
+    portal message); an internal request's first message is an internal note.
+    """
+    now = now or timezone.now()
+    subject = subject.strip()
+    if not subject:
+        raise WorkflowError("A request needs a subject.")
+    if channel != Channel.INTERNAL and contact is None:
+        raise WorkflowError("A request from a customer needs a contact.")
+    if not queue.accepts_category(category):
+        raise WorkflowError(f"The category “{category}” does not apply to the queue {queue}.")
+    new_stage = queue.stage(Stage.State.NEW)
+    if new_stage is None:
+        raise WorkflowError(f"The queue {queue} has no New stage.")
+    if owner is None and team is None and category is not None:
+        owner, team = category.rule("default_owner"), category.rule("default_team")
+    if owner is None and team is None and by is not None and channel != Channel.EMAIL:
+        owner = by  # whoever registers a call or an internal request handles it
+    status = Status.builtin(Status.Base.ACTIVE)
+    ticket = Ticket(
+        number=next_number(queue.numbering_scheme, now),
+        subject=subject[:255],
+        contact=None if channel == Channel.INTERNAL else contact,
+        queue=queue,
+        stage=new_stage,
+        status=status,
+        base_status=status.base,
+        category=category,
+        priority=priority
+        or _default_priority(queue=queue, category=category, impact=impact, urgency=urgency),
+        impact=impact or Level.MEDIUM,
+        urgency=urgency or Level.MEDIUM,
+        owner=owner,
+        team=team,
+        channel=channel,
+        created_at=now,
+        updated_at=now,
+        is_unread=owner is None or owner != by,
+    )
+    change = _Change(ticket, by=by, now=now)
+    _plan_clocks(change)
+    ticket.save()
+    if tags:
+        ticket.tags.set(_tags(tags))
+    change.log("created", new=ticket.number)
+    change.save()
+    internal = channel == Channel.INTERNAL
+    add_message(
+        ticket,
+        by=by if internal else None,
+        contact=None if internal else contact,
+        kind=FIRST_MESSAGE_KIND[channel],
+        direction=Message.Direction.INTERNAL if internal else Message.Direction.INBOUND,
+        subject=subject,
+        body_text=body,
+        body_html=body_html,
+        time_units=time_units,
+        now=now,
+        log=False,
+    )
+    return ticket
+
+
+@transaction.atomic
+def add_message(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    kind: str,
+    direction: str,
+    contact: Contact | None = None,
+    body_text: str = "",
+    body_html: str = "",
+    subject: str = "",
+    is_public: bool | None = None,
+    time_units: int = 0,
+    now: datetime | None = None,
+    log: bool = True,
+    **headers,
+) -> Message:
+    """Append a message to the timeline. A customer's message marks the request unread for
+    its owner. Notes and external-party mail are hidden from the customer by default."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    now = now or timezone.now()
+    if is_public is None:
+        is_public = kind != Message.Kind.NOTE and direction != Message.Direction.INTERNAL
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=kind,
+        direction=direction,
+        is_public=is_public,
+        author=by,
+        author_contact=contact,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        time_units=time_units,
+        created_at=now,
+        **headers,
+    )
+    change = _Change(ticket, by=by, now=now)
+    change.set_quietly("updated_at", now)
+    if direction == Message.Direction.INBOUND and contact is not None:
+        change.set_quietly("is_unread", True)
+    if log:
+        change.log("message_added", field="message", new=message.get_kind_display())
+    change.save()
+    return message
+
+
+@transaction.atomic
+def assign_ticket(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    owner: AbstractBaseUser | None | _Unset = UNSET,
+    team: Group | None | _Unset = UNSET,
+) -> Ticket:
+    """Give the request to an agent and/or a team. A new owner finds it unread."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    change = _Change(ticket, by=by)
+    if owner is not UNSET and change.set("owner", owner, action="assigned"):
+        change.set_quietly("is_unread", owner is not None and owner != by)
+    if team is not UNSET:
+        change.set("team", team, action="assigned")
+    return change.save()
+
+
+@transaction.atomic
+def update_ticket(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    subject: str | _Unset = UNSET,
+    queue: Queue | _Unset = UNSET,
+    category: Category | None | _Unset = UNSET,
+    priority: Priority | _Unset = UNSET,
+    impact: str | _Unset = UNSET,
+    urgency: str | _Unset = UNSET,
+    related_address: str | _Unset = UNSET,
+    custom_fields: dict | _Unset = UNSET,
+) -> Ticket:
+    """Change a request's properties. A new impact or urgency re-derives the priority from
+    the priority model unless a priority is given too; a new queue or priority re-plans
+    the deadline."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    change = _Change(ticket, by=by)
+    if subject is not UNSET:
+        if not subject.strip():
+            raise WorkflowError("A request needs a subject.")
+        change.set("subject", subject.strip()[:255])
+    if queue is not UNSET and queue != ticket.queue:
+        _move_to_queue(change, queue)
+    if category is not UNSET:
+        if not ticket.queue.accepts_category(category):
+            raise WorkflowError(
+                f"The category “{category}” does not apply to the queue {ticket.queue}."
+            )
+        change.set("category", category)
+    for field, value in (("impact", impact), ("urgency", urgency)):
+        if value is not UNSET:
+            if value not in Level.values:
+                raise WorkflowError(f"{value!r} is not a {field} level.")
+            change.set(field, value)
+    if priority is UNSET and {"impact", "urgency"} & change.fields:
+        priority = PriorityRule.priority_for(ticket.impact, ticket.urgency) or UNSET
+    if priority is not UNSET:
+        change.set("priority", priority)
+    if related_address is not UNSET:
+        change.set("related_address", related_address)
+    if custom_fields is not UNSET:
+        change.set("custom_fields", dict(custom_fields))
+    if {"queue", "priority"} & change.fields:
+        _plan_clocks(change)
+    return change.save()
+
+
+def _move_to_queue(change: _Change, queue: Queue) -> None:
+    """The request keeps its state: New to New, Closed to Closed, in progress to the new
+    queue's first in-progress stage (or New when it has none)."""
+    ticket = change.ticket
+    state = ticket.stage.state
+    stage = queue.stage(state) or queue.stage(Stage.State.NEW)
+    if stage is None:
+        raise WorkflowError(f"The queue {queue} has no stages.")
+    change.set("queue", queue, action="moved")
+    change.set("stage", stage, action="moved")
+    if not queue.accepts_category(ticket.category):
+        change.set("category", None, reason=f"Not a category of {queue}")
+
+
+@transaction.atomic
+def set_tags(ticket: Ticket, *, tags: Iterable[Tag | str], by: Actor) -> Ticket:
+    """Replace the request's tags; names that are new become tags on the fly."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    new = _tags(tags)
+    old = list(ticket.tags.all())
+    change = _Change(ticket, by=by)
+    if {t.pk for t in new} != {t.pk for t in old}:
+        ticket.tags.set(new)
+        change.set_quietly("updated_at", change.now)
+        change.log(
+            "changed",
+            field="tags",
+            old=", ".join(sorted(t.name for t in old)),
+            new=", ".join(sorted(t.name for t in new)),
+        )
+    return change.save()
+
+
+def _tags(tags: Iterable[Tag | str]) -> list[Tag]:
+    result = []
+    for tag in tags:
+        if isinstance(tag, str):
+            name = tag.strip()
+            if not name:
+                continue
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        result.append(tag)
+    return result
+
+
+def _stages(ticket: Ticket) -> list[Stage]:
+    return list(ticket.queue.stages.all())
+
+
+@transaction.atomic
+def progress_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
+    """Move the request to its queue's next stage. The last step, into Closed, is closing."""
+    _lock(ticket)
+    _ensure_open(ticket, "progress it")
+    stages = _stages(ticket)
+    following = stages[stages.index(ticket.stage) + 1]
+    if following.state == Stage.State.CLOSED:
+        raise WorkflowError(
+            f"{ticket.number} is at its last stage; close it, saying whether it was resolved."
+        )
+    change = _Change(ticket, by=by)
+    change.set("stage", following, action="progressed")
+    _plan_clocks(change)
+    return change.save()
+
+
+@transaction.atomic
+def regress_ticket(ticket: Ticket, *, reason: str, by: Actor) -> Ticket:
+    """Move the request back to the previous stage; the reason is required and kept."""
+    _lock(ticket)
+    _ensure_open(ticket, "regress it")
+    if not reason or not reason.strip():
+        raise WorkflowError("Say why the request goes back a stage.")
+    stages = _stages(ticket)
+    position = stages.index(ticket.stage)
+    if position == 0:
+        raise WorkflowError(f"{ticket.number} is at its first stage; there is none before it.")
+    change = _Change(ticket, by=by)
+    change.set("stage", stages[position - 1], action="regressed", reason=reason.strip())
+    _plan_clocks(change)
+    return change.save()
+
+
+@transaction.atomic
+def postpone_ticket(
+    ticket: Ticket,
+    *,
+    until: datetime,
+    by: Actor,
+    status: Status | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Put the request aside until a time; the clocks' beat wakes it then."""
+    _lock(ticket)
+    _ensure_open(ticket, "postpone it")
+    change = _Change(ticket, by=by, now=now)
+    if until <= change.now:
+        raise WorkflowError("Postpone until a time in the future.")
+    _set_status(change, _status_for(Status.Base.POSTPONED, status))
+    change.set("postponed_until", until, action="postponed")
+    return change.save()
+
+
+@transaction.atomic
+def reactivate_ticket(
+    ticket: Ticket, *, by: Actor, status: Status | None = None, reason: str = ""
+) -> Ticket:
+    """Make a postponed or closed request active again. A reopened request goes back to
+    the stage before Closed."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    if ticket.base_status == Status.Base.ACTIVE and status is None:
+        raise WorkflowError(f"{ticket.number} is already active.")
+    change = _Change(ticket, by=by)
+    if ticket.base_status == Status.Base.CLOSED:
+        stages = _stages(ticket)
+        change.set("stage", stages[stages.index(ticket.stage) - 1], action="reopened")
+        change.set("closed_at", None, action="reopened")
+        change.set("resolved", None, action="reopened")
+    _set_status(change, _status_for(Status.Base.ACTIVE, status), reason=reason)
+    change.set("postponed_until", None)
+    return change.save()
+
+
+@transaction.atomic
+def close_ticket(
+    ticket: Ticket, *, resolved: bool, by: Actor, status: Status | None = None
+) -> Ticket:
+    """Close the request from any stage, recording whether it was resolved."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    if resolved is None:
+        raise WorkflowError("Say whether the request was resolved.")
+    if ticket.base_status == Status.Base.CLOSED:
+        raise WorkflowError(f"{ticket.number} is already closed.")
+    change = _Change(ticket, by=by)
+    change.set("stage", ticket.queue.stage(Stage.State.CLOSED), action="closed")
+    _set_status(change, _status_for(Status.Base.CLOSED, status))
+    change.set("resolved", bool(resolved), action="closed")
+    change.set("closed_at", change.now, action="closed")
+    change.set("postponed_until", None)
+    change.set_quietly("alert_at", None)
+    return change.save()
+
+
+@transaction.atomic
+def change_status(
+    ticket: Ticket,
+    *,
+    status: Status,
+    by: Actor,
+    postponed_until: datetime | None = None,
+    resolved: bool | None = None,
+) -> Ticket:
+    """Set any status, built-in or custom, through the step its built-in status means."""
+    match status.base:
+        case Status.Base.ACTIVE:
+            return reactivate_ticket(ticket, by=by, status=status)
+        case Status.Base.POSTPONED:
+            if postponed_until is None:
+                raise WorkflowError("Say until when the request is postponed.")
+            return postpone_ticket(ticket, until=postponed_until, by=by, status=status)
+        case Status.Base.CLOSED:
+            return close_ticket(ticket, resolved=resolved, by=by, status=status)
+        case Status.Base.DELETED:
+            return delete_ticket(ticket, by=by)
+    raise WorkflowError("A request becomes merged only by merging it into another one.")
+
+
+@transaction.atomic
+def delete_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
+    """Soft-delete: the request keeps everything and can be restored."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    change = _Change(ticket, by=by)
+    _set_status(change, Status.builtin(Status.Base.DELETED))
+    change.log("deleted")
+    return change.save()
+
+
+@transaction.atomic
+def restore_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
+    """Undo a deletion: the request gets back the status it had."""
+    _lock(ticket)
+    if ticket.base_status != Status.Base.DELETED:
+        raise WorkflowError(f"{ticket.number} is not deleted.")
+    deletion = ticket.events.filter(field="status", new_value=ticket.status.name).last()
+    previous = Status.objects.filter(name=deletion.old_value).first() if deletion else None
+    if previous is None or previous.base in (Status.Base.DELETED, Status.Base.MERGED):
+        previous = Status.builtin(Status.Base.ACTIVE)
+    change = _Change(ticket, by=by)
+    _set_status(change, previous)
+    change.log("restored")
+    return change.save()
+
+
+@transaction.atomic
+def merge_ticket(ticket: Ticket, *, into: Ticket, by: Actor) -> Ticket:
+    """Merge a request into a survivor. The merged one becomes read-only with status
+    merged and points at the survivor, whose timeline shows its messages from now on."""
+    if ticket.pk == into.pk:
+        raise WorkflowError("A request cannot be merged into itself.")
+    # Lock both rows in id order so two opposite merges cannot deadlock.
+    first, second = sorted([ticket, into], key=lambda t: t.pk)
+    _lock(first)
+    _lock(second)
+    _ensure_editable(ticket)
+    if into.base_status == Status.Base.MERGED:
+        raise WorkflowError(
+            f"{into.number} was itself merged into {into.merged_into.number}; merge into that."
+        )
+    if into.base_status == Status.Base.DELETED:
+        raise WorkflowError(f"{into.number} is deleted; restore it before merging into it.")
+    change = _Change(ticket, by=by)
+    _set_status(change, Status.builtin(Status.Base.MERGED))
+    change.set("merged_into", into, action="merged")
+    change.log("merged_in", field="merged_ticket", new=ticket.number, ticket=into)
+    # Requests merged into this one follow it, so a timeline is never more than one hop.
+    for earlier in Ticket.objects.filter(merged_into=ticket):
+        change.log("merged_in", field="merged_ticket", new=earlier.number, ticket=into)
+    Ticket.objects.filter(merged_into=ticket).update(merged_into=into, updated_at=change.now)
+    into.updated_at = change.now
+    into.save(update_fields=["updated_at"])
+    return change.save()
+
+
+@transaction.atomic
+def link_tickets(ticket: Ticket, other: Ticket, *, by: Actor) -> Ticket:
+    """Mark two requests as related; the link shows on both."""
+    if ticket.pk == other.pk:
+        raise WorkflowError("A request cannot be related to itself.")
+    _ensure_editable(ticket)
+    if ticket.related.filter(pk=other.pk).exists():
+        raise WorkflowError(f"{ticket.number} and {other.number} are already related.")
+    ticket.related.add(other)
+    change = _Change(ticket, by=by)
+    change.log("linked", field="related", new=other.number)
+    change.log("linked", field="related", new=ticket.number, ticket=other)
+    return change.save()
+
+
+@transaction.atomic
+def unlink_tickets(ticket: Ticket, other: Ticket, *, by: Actor) -> Ticket:
+    if not ticket.related.filter(pk=other.pk).exists():
+        raise WorkflowError(f"{ticket.number} and {other.number} are not related.")
+    _ensure_editable(ticket)
+    ticket.related.remove(other)
+    change = _Change(ticket, by=by)
+    change.log("unlinked", field="related", old=other.number)
+    change.log("unlinked", field="related", old=ticket.number, ticket=other)
+    return change.save()
+
+
+def add_note(
+    ticket: Ticket, *, text: str, by: Actor, pinned: bool = False, time_units: int = 0
+) -> Message:
+    """An internal note: agents only, never shown to the customer."""
+    if not text or not text.strip():
+        raise WorkflowError("A note needs some text.")
+    with transaction.atomic():
+        note = add_message(
+            ticket,
+            by=by,
+            kind=Message.Kind.NOTE,
+            direction=Message.Direction.INTERNAL,
+            body_text=text.strip(),
+            is_public=False,
+            time_units=time_units,
+        )
+        if pinned:
+            pin_note(note, pinned=True, by=by)
+    return note
+
+
+@transaction.atomic
+def pin_note(note: Message, *, pinned: bool, by: Actor) -> Message:
+    """Pinned notes show at the top of the request."""
+    if note.kind != Message.Kind.NOTE:
+        raise WorkflowError("Only internal notes can be pinned.")
+    _ensure_editable(_lock(note.ticket))
+    if note.is_pinned != pinned:
+        note.is_pinned = pinned
+        note.save(update_fields=["is_pinned"])
+        change = _Change(note.ticket, by=by)
+        change.log("note_pinned" if pinned else "note_unpinned", field="note", new=note.pk)
+        change.save()
+    return note
+
+
+@transaction.atomic
+def delete_note(note: Message, *, by: Actor) -> None:
+    """Only the latest note may be deleted, and only by its author. Its text stays in the
+    history."""
+    ticket = _lock(note.ticket)
+    _ensure_editable(ticket)
+    if note.kind != Message.Kind.NOTE:
+        raise WorkflowError("Only internal notes can be deleted.")
+    if by is None or note.author_id != by.pk:
+        raise WorkflowError("Only the author of a note can delete it.")
+    latest = ticket.messages.filter(kind=Message.Kind.NOTE).order_by("created_at", "pk").last()
+    if latest.pk != note.pk:
+        raise WorkflowError("Only the latest note can be deleted.")
+    change = _Change(ticket, by=by)
+    change.log("note_deleted", field="note", old=note.body_text)
+    note.delete()
+    change.save()
