@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "tickets",
     "escalation",
+    "mailgateway",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +112,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/desk/"
+LOGOUT_REDIRECT_URL = "login"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -124,6 +127,12 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
+# The address customers and agents reach the helpdesk at, for links in mail.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Uploads and inbound attachments larger than this are refused with a message.
+MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=25 * 2**20)
+# The domain of the Message-IDs the helpdesk makes, so replies can be threaded.
+MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="helpdesk.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport under var/

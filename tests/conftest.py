@@ -20,6 +20,16 @@ def is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_runs_tasks_inline():
+    """Tasks enqueued on commit run in the test's own process; tests that need a real
+    worker on Redis start one themselves."""
+    from helpdesk.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -36,3 +46,26 @@ def pytest_sessionstart(session):
             raise pytest.UsageError("REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
         if not settings.REDIS_URL:
             raise pytest.UsageError("REQUIRE_SERVICES=1 but REDIS_URL is not set")
+
+
+@pytest.fixture
+def agent(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(first_name="Alice", last_name="Agent")
+
+
+@pytest.fixture
+def queue(agent):
+    """A queue the `agent` is a member of."""
+    from tests.factories import QueueFactory
+
+    queue = QueueFactory(name="Support", stages=["Triage", "Investigating"])
+    queue.members.add(agent)
+    return queue
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client

@@ -12,6 +12,7 @@ from tickets.models import (
     Channel,
     Company,
     Contact,
+    CustomField,
     Event,
     Level,
     Message,
@@ -19,6 +20,8 @@ from tickets.models import (
     PriorityRule,
     Queue,
     QueuePriorityTime,
+    ReplyTemplate,
+    SavedView,
     Stage,
     Status,
     Tag,
@@ -207,3 +210,29 @@ class EventFactory(factory.django.DjangoModelFactory):
     ticket = factory.SubFactory(TicketFactory)
     at = factory.LazyFunction(timezone.now)
     action = "changed"
+
+
+class ReplyTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReplyTemplate
+
+    name = factory.Sequence(lambda n: f"Template {n}")
+    subject = "Re: {subject}"
+    body = "Hello {contact_name},\n\nThank you for contacting us about {number}.\n\n{agent_name}"
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomField
+
+    name = factory.Sequence(lambda n: f"Field {n}")
+    key = factory.Sequence(lambda n: f"field_{n}")
+
+
+class SavedViewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedView
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"View {n}")
+    query = "status=active&sort=-created_at"

@@ -56,15 +56,20 @@ def counter_key(scheme: str, now: datetime) -> str:
 
 def next_number(scheme: str, now: datetime) -> str:
     """Take the next number of the scheme's current period. Call inside a transaction."""
+    return next_numbers(scheme, now, 1)[0]
+
+
+def next_numbers(scheme: str, now: datetime, count: int) -> list[str]:
+    """Take `count` consecutive numbers at once (bulk loading). Call inside a transaction."""
     key = counter_key(scheme, now)
     table = connection.ops.quote_name(NumberCounter._meta.db_table)
     key_column = connection.ops.quote_name("key")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({key_column}, last_value) VALUES (%s, 1) "
-            f"ON CONFLICT ({key_column}) DO UPDATE SET last_value = {table}.last_value + 1 "
+            f"INSERT INTO {table} ({key_column}, last_value) VALUES (%s, %s) "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET last_value = {table}.last_value + %s "
             "RETURNING last_value",
-            [key],
+            [key, count, count],
         )
-        (value,) = cursor.fetchone()
-    return key.format(seq=value)
+        (last,) = cursor.fetchone()
+    return [key.format(seq=value) for value in range(last - count + 1, last + 1)]

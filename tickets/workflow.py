@@ -9,12 +9,18 @@ A step the rules forbid raises WorkflowError with a message meant for a person.
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from escalation.clocks import add_minutes
+from mailgateway import outbound
+from mailgateway.tasks import send_message, send_notification
 from tickets.models import (
+    Attachment,
     Category,
     Channel,
     Contact,
@@ -37,6 +43,10 @@ Actor = AbstractBaseUser | None
 
 class WorkflowError(Exception):
     """A step the rules forbid. Its message is shown to the person who asked for it."""
+
+
+class StaleEdit(WorkflowError):
+    """The request changed since the person loaded it; their edit would overwrite that."""
 
 
 class _Unset:
@@ -108,6 +118,14 @@ def _lock(ticket: Ticket) -> Ticket:
     """Take the request's row lock and reload it, so concurrent changes queue up."""
     ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
     return ticket
+
+
+def _ensure_fresh(ticket: Ticket, seen_at: datetime | None) -> None:
+    if seen_at is not None and ticket.updated_at != seen_at:
+        raise StaleEdit(
+            f"{ticket.number} was changed by someone else since you opened it; "
+            "reload it and make your change again."
+        )
 
 
 def _ensure_editable(ticket: Ticket) -> None:
@@ -196,12 +214,16 @@ def create_ticket(
     team: Group | None = None,
     tags: Iterable[Tag | str] = (),
     time_units: int = 0,
+    outbound_email: bool = False,
+    attachments: Iterable = (),
     now: datetime | None = None,
 ) -> Ticket:
     """Register a request: its number, its defaults, its first message and its event.
 
     The first message comes from the contact (an email, the content of a phone call, a
-    portal message); an internal request's first message is an internal note.
+    portal message); an internal request's first message is an internal note. With
+    `outbound_email` an agent opens the request by writing to the contact: the first
+    message is that email, and it is sent.
     """
     now = now or timezone.now()
     subject = subject.strip()
@@ -209,6 +231,8 @@ def create_ticket(
         raise WorkflowError("A request needs a subject.")
     if channel != Channel.INTERNAL and contact is None:
         raise WorkflowError("A request from a customer needs a contact.")
+    if outbound_email and channel != Channel.EMAIL:
+        raise WorkflowError("Only an email request starts with an email to the contact.")
     if not queue.accepts_category(category):
         raise WorkflowError(f"The category “{category}” does not apply to the queue {queue}.")
     new_stage = queue.stage(Stage.State.NEW)
@@ -246,8 +270,19 @@ def create_ticket(
         ticket.tags.set(_tags(tags))
     change.log("created", new=ticket.number)
     change.save()
+    if outbound_email:
+        send_email(
+            ticket,
+            by=by,
+            body=body,
+            to=contact.email,
+            attachments=attachments,
+            time_units=time_units,
+            action="",
+        )
+        return ticket
     internal = channel == Channel.INTERNAL
-    add_message(
+    message = add_message(
         ticket,
         by=by if internal else None,
         contact=None if internal else contact,
@@ -260,6 +295,7 @@ def create_ticket(
         now=now,
         log=False,
     )
+    _attach(message, attachments)
     return ticket
 
 
@@ -305,6 +341,8 @@ def add_message(
     change.set_quietly("updated_at", now)
     if direction == Message.Direction.INBOUND and contact is not None:
         change.set_quietly("is_unread", True)
+    if _is_first_agent_reply(ticket, message):
+        change.set("replied_at", now, action="first_reply")
     if log:
         change.log("message_added", field="message", new=message.get_kind_display())
     change.save()
@@ -318,11 +356,14 @@ def assign_ticket(
     by: Actor,
     owner: AbstractBaseUser | None | _Unset = UNSET,
     team: Group | None | _Unset = UNSET,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Ticket:
     """Give the request to an agent and/or a team. A new owner finds it unread."""
     _lock(ticket)
     _ensure_editable(ticket)
-    change = _Change(ticket, by=by)
+    _ensure_fresh(ticket, seen_at)
+    change = _Change(ticket, by=by, now=now)
     if owner is not UNSET and change.set("owner", owner, action="assigned"):
         change.set_quietly("is_unread", owner is not None and owner != by)
     if team is not UNSET:
@@ -343,13 +384,17 @@ def update_ticket(
     urgency: str | _Unset = UNSET,
     related_address: str | _Unset = UNSET,
     custom_fields: dict | _Unset = UNSET,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Ticket:
     """Change a request's properties. A new impact or urgency re-derives the priority from
     the priority model unless a priority is given too; a new queue or priority re-plans
-    the deadline."""
+    the deadline. With `seen_at` (the updated_at the editor saw) a concurrent change is
+    refused instead of overwritten."""
     _lock(ticket)
     _ensure_editable(ticket)
-    change = _Change(ticket, by=by)
+    _ensure_fresh(ticket, seen_at)
+    change = _Change(ticket, by=by, now=now)
     if subject is not UNSET:
         if not subject.strip():
             raise WorkflowError("A request needs a subject.")
@@ -395,13 +440,21 @@ def _move_to_queue(change: _Change, queue: Queue) -> None:
 
 
 @transaction.atomic
-def set_tags(ticket: Ticket, *, tags: Iterable[Tag | str], by: Actor) -> Ticket:
+def set_tags(
+    ticket: Ticket,
+    *,
+    tags: Iterable[Tag | str],
+    by: Actor,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Ticket:
     """Replace the request's tags; names that are new become tags on the fly."""
     _lock(ticket)
     _ensure_editable(ticket)
+    _ensure_fresh(ticket, seen_at)
     new = _tags(tags)
     old = list(ticket.tags.all())
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     if {t.pk for t in new} != {t.pk for t in old}:
         ticket.tags.set(new)
         change.set_quietly("updated_at", change.now)
@@ -431,7 +484,7 @@ def _stages(ticket: Ticket) -> list[Stage]:
 
 
 @transaction.atomic
-def progress_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
+def progress_ticket(ticket: Ticket, *, by: Actor, now: datetime | None = None) -> Ticket:
     """Move the request to its queue's next stage. The last step, into Closed, is closing."""
     _lock(ticket)
     _ensure_open(ticket, "progress it")
@@ -441,14 +494,16 @@ def progress_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
         raise WorkflowError(
             f"{ticket.number} is at its last stage; close it, saying whether it was resolved."
         )
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     change.set("stage", following, action="progressed")
     _plan_clocks(change)
     return change.save()
 
 
 @transaction.atomic
-def regress_ticket(ticket: Ticket, *, reason: str, by: Actor) -> Ticket:
+def regress_ticket(
+    ticket: Ticket, *, reason: str, by: Actor, now: datetime | None = None
+) -> Ticket:
     """Move the request back to the previous stage; the reason is required and kept."""
     _lock(ticket)
     _ensure_open(ticket, "regress it")
@@ -458,7 +513,7 @@ def regress_ticket(ticket: Ticket, *, reason: str, by: Actor) -> Ticket:
     position = stages.index(ticket.stage)
     if position == 0:
         raise WorkflowError(f"{ticket.number} is at its first stage; there is none before it.")
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     change.set("stage", stages[position - 1], action="regressed", reason=reason.strip())
     _plan_clocks(change)
     return change.save()
@@ -486,7 +541,12 @@ def postpone_ticket(
 
 @transaction.atomic
 def reactivate_ticket(
-    ticket: Ticket, *, by: Actor, status: Status | None = None, reason: str = ""
+    ticket: Ticket,
+    *,
+    by: Actor,
+    status: Status | None = None,
+    reason: str = "",
+    now: datetime | None = None,
 ) -> Ticket:
     """Make a postponed or closed request active again. A reopened request goes back to
     the stage before Closed."""
@@ -494,7 +554,7 @@ def reactivate_ticket(
     _ensure_editable(ticket)
     if ticket.base_status == Status.Base.ACTIVE and status is None:
         raise WorkflowError(f"{ticket.number} is already active.")
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     if ticket.base_status == Status.Base.CLOSED:
         stages = _stages(ticket)
         change.set("stage", stages[stages.index(ticket.stage) - 1], action="reopened")
@@ -507,7 +567,12 @@ def reactivate_ticket(
 
 @transaction.atomic
 def close_ticket(
-    ticket: Ticket, *, resolved: bool, by: Actor, status: Status | None = None
+    ticket: Ticket,
+    *,
+    resolved: bool,
+    by: Actor,
+    status: Status | None = None,
+    now: datetime | None = None,
 ) -> Ticket:
     """Close the request from any stage, recording whether it was resolved."""
     _lock(ticket)
@@ -516,7 +581,7 @@ def close_ticket(
         raise WorkflowError("Say whether the request was resolved.")
     if ticket.base_status == Status.Base.CLOSED:
         raise WorkflowError(f"{ticket.number} is already closed.")
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     change.set("stage", ticket.queue.stage(Stage.State.CLOSED), action="closed")
     _set_status(change, _status_for(Status.Base.CLOSED, status))
     change.set("resolved", bool(resolved), action="closed")
@@ -534,35 +599,36 @@ def change_status(
     by: Actor,
     postponed_until: datetime | None = None,
     resolved: bool | None = None,
+    now: datetime | None = None,
 ) -> Ticket:
     """Set any status, built-in or custom, through the step its built-in status means."""
     match status.base:
         case Status.Base.ACTIVE:
-            return reactivate_ticket(ticket, by=by, status=status)
+            return reactivate_ticket(ticket, by=by, status=status, now=now)
         case Status.Base.POSTPONED:
             if postponed_until is None:
                 raise WorkflowError("Say until when the request is postponed.")
-            return postpone_ticket(ticket, until=postponed_until, by=by, status=status)
+            return postpone_ticket(ticket, until=postponed_until, by=by, status=status, now=now)
         case Status.Base.CLOSED:
-            return close_ticket(ticket, resolved=resolved, by=by, status=status)
+            return close_ticket(ticket, resolved=resolved, by=by, status=status, now=now)
         case Status.Base.DELETED:
-            return delete_ticket(ticket, by=by)
+            return delete_ticket(ticket, by=by, now=now)
     raise WorkflowError("A request becomes merged only by merging it into another one.")
 
 
 @transaction.atomic
-def delete_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
+def delete_ticket(ticket: Ticket, *, by: Actor, now: datetime | None = None) -> Ticket:
     """Soft-delete: the request keeps everything and can be restored."""
     _lock(ticket)
     _ensure_editable(ticket)
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     _set_status(change, Status.builtin(Status.Base.DELETED))
     change.log("deleted")
     return change.save()
 
 
 @transaction.atomic
-def restore_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
+def restore_ticket(ticket: Ticket, *, by: Actor, now: datetime | None = None) -> Ticket:
     """Undo a deletion: the request gets back the status it had."""
     _lock(ticket)
     if ticket.base_status != Status.Base.DELETED:
@@ -571,14 +637,14 @@ def restore_ticket(ticket: Ticket, *, by: Actor) -> Ticket:
     previous = Status.objects.filter(name=deletion.old_value).first() if deletion else None
     if previous is None or previous.base in (Status.Base.DELETED, Status.Base.MERGED):
         previous = Status.builtin(Status.Base.ACTIVE)
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     _set_status(change, previous)
     change.log("restored")
     return change.save()
 
 
 @transaction.atomic
-def merge_ticket(ticket: Ticket, *, into: Ticket, by: Actor) -> Ticket:
+def merge_ticket(ticket: Ticket, *, into: Ticket, by: Actor, now: datetime | None = None) -> Ticket:
     """Merge a request into a survivor. The merged one becomes read-only with status
     merged and points at the survivor, whose timeline shows its messages from now on."""
     if ticket.pk == into.pk:
@@ -594,7 +660,7 @@ def merge_ticket(ticket: Ticket, *, into: Ticket, by: Actor) -> Ticket:
         )
     if into.base_status == Status.Base.DELETED:
         raise WorkflowError(f"{into.number} is deleted; restore it before merging into it.")
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     _set_status(change, Status.builtin(Status.Base.MERGED))
     change.set("merged_into", into, action="merged")
     change.log("merged_in", field="merged_ticket", new=ticket.number, ticket=into)
@@ -608,7 +674,9 @@ def merge_ticket(ticket: Ticket, *, into: Ticket, by: Actor) -> Ticket:
 
 
 @transaction.atomic
-def link_tickets(ticket: Ticket, other: Ticket, *, by: Actor) -> Ticket:
+def link_tickets(
+    ticket: Ticket, other: Ticket, *, by: Actor, now: datetime | None = None
+) -> Ticket:
     """Mark two requests as related; the link shows on both."""
     if ticket.pk == other.pk:
         raise WorkflowError("A request cannot be related to itself.")
@@ -616,26 +684,34 @@ def link_tickets(ticket: Ticket, other: Ticket, *, by: Actor) -> Ticket:
     if ticket.related.filter(pk=other.pk).exists():
         raise WorkflowError(f"{ticket.number} and {other.number} are already related.")
     ticket.related.add(other)
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     change.log("linked", field="related", new=other.number)
     change.log("linked", field="related", new=ticket.number, ticket=other)
     return change.save()
 
 
 @transaction.atomic
-def unlink_tickets(ticket: Ticket, other: Ticket, *, by: Actor) -> Ticket:
+def unlink_tickets(
+    ticket: Ticket, other: Ticket, *, by: Actor, now: datetime | None = None
+) -> Ticket:
     if not ticket.related.filter(pk=other.pk).exists():
         raise WorkflowError(f"{ticket.number} and {other.number} are not related.")
     _ensure_editable(ticket)
     ticket.related.remove(other)
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     change.log("unlinked", field="related", old=other.number)
     change.log("unlinked", field="related", old=ticket.number, ticket=other)
     return change.save()
 
 
 def add_note(
-    ticket: Ticket, *, text: str, by: Actor, pinned: bool = False, time_units: int = 0
+    ticket: Ticket,
+    *,
+    text: str,
+    by: Actor,
+    pinned: bool = False,
+    time_units: int = 0,
+    now: datetime | None = None,
 ) -> Message:
     """An internal note: agents only, never shown to the customer."""
     if not text or not text.strip():
@@ -649,14 +725,15 @@ def add_note(
             body_text=text.strip(),
             is_public=False,
             time_units=time_units,
+            now=now,
         )
         if pinned:
-            pin_note(note, pinned=True, by=by)
+            pin_note(note, pinned=True, by=by, now=now)
     return note
 
 
 @transaction.atomic
-def pin_note(note: Message, *, pinned: bool, by: Actor) -> Message:
+def pin_note(note: Message, *, pinned: bool, by: Actor, now: datetime | None = None) -> Message:
     """Pinned notes show at the top of the request."""
     if note.kind != Message.Kind.NOTE:
         raise WorkflowError("Only internal notes can be pinned.")
@@ -664,14 +741,14 @@ def pin_note(note: Message, *, pinned: bool, by: Actor) -> Message:
     if note.is_pinned != pinned:
         note.is_pinned = pinned
         note.save(update_fields=["is_pinned"])
-        change = _Change(note.ticket, by=by)
+        change = _Change(note.ticket, by=by, now=now)
         change.log("note_pinned" if pinned else "note_unpinned", field="note", new=note.pk)
         change.save()
     return note
 
 
 @transaction.atomic
-def delete_note(note: Message, *, by: Actor) -> None:
+def delete_note(note: Message, *, by: Actor, now: datetime | None = None) -> None:
     """Only the latest note may be deleted, and only by its author. Its text stays in the
     history."""
     ticket = _lock(note.ticket)
@@ -683,7 +760,188 @@ def delete_note(note: Message, *, by: Actor) -> None:
     latest = ticket.messages.filter(kind=Message.Kind.NOTE).order_by("created_at", "pk").last()
     if latest.pk != note.pk:
         raise WorkflowError("Only the latest note can be deleted.")
-    change = _Change(ticket, by=by)
+    change = _Change(ticket, by=by, now=now)
     change.log("note_deleted", field="note", old=note.body_text)
     note.delete()
     change.save()
+
+
+def mark_read(ticket: Ticket, *, by: Actor) -> None:
+    """Opening a request marks it read for its owner (only for them: others' reading
+    changes nothing, and reading is not history)."""
+    if ticket.is_unread and by is not None and ticket.owner_id == by.pk:
+        Ticket.objects.filter(pk=ticket.pk).update(is_unread=False)
+        ticket.is_unread = False
+
+
+def _is_first_agent_reply(ticket: Ticket, message: Message) -> bool:
+    """Response time counts to the first answer an agent sends the customer."""
+    return (
+        ticket.replied_at is None
+        and message.author_id is not None
+        and message.direction == Message.Direction.OUTBOUND
+        and message.is_public
+    )
+
+
+def _attach(message: Message, files: Iterable) -> None:
+    """Store uploaded files through Django's storage, under safe names."""
+    for upload in files:
+        if upload.size > settings.MAX_ATTACHMENT_BYTES:
+            raise WorkflowError(
+                f"“{upload.name}” is larger than {settings.MAX_ATTACHMENT_BYTES // 2**20} MB."
+            )
+        filename = get_valid_filename(upload.name.rsplit("/", 1)[-1]) or "attachment"
+        Attachment.objects.create(
+            message=message,
+            file=File(upload, name=filename),
+            filename=filename,
+            content_type=getattr(upload, "content_type", None) or "application/octet-stream",
+            size=upload.size,
+        )
+
+
+@transaction.atomic
+def send_email(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    body: str,
+    to: str,
+    cc: str = "",
+    bcc: str = "",
+    subject: str = "",
+    attachments: Iterable = (),
+    time_units: int = 0,
+    external: bool = False,
+    automatic: bool = False,
+    action: str = "emailed",
+) -> Message:
+    """Write an outbound email into the timeline and send it once the transaction commits.
+
+    Its threading headers are fixed now, so a retried send is the same mail. Mail to an
+    outside party (`external`) is hidden from the customer and threads separately."""
+    if not to.strip():
+        raise WorkflowError("Say whom the email goes to.")
+    if not body.strip():
+        raise WorkflowError("The email has no text.")
+    in_reply_to, references = outbound.thread_headers(ticket, external=external)
+    message = add_message(
+        ticket,
+        by=by,
+        kind=Message.Kind.SYSTEM if automatic else Message.Kind.EMAIL,
+        direction=Message.Direction.OUTBOUND,
+        subject=outbound.subject_for(ticket, subject),
+        body_text=body,
+        is_public=not external,
+        is_external=external,
+        time_units=time_units,
+        from_address=outbound.sender_for(ticket),
+        to=to.strip(),
+        cc=cc.strip(),
+        bcc=bcc.strip(),
+        message_id=outbound.new_message_id(),
+        in_reply_to=in_reply_to,
+        references=references,
+        log=False,
+    )
+    _attach(message, attachments)
+    if action:
+        change = _Change(ticket, by=by)
+        change.log(action, field="to", new=message.to)
+        change.save()
+    transaction.on_commit(lambda: send_message.delay(message.pk))
+    return message
+
+
+@transaction.atomic
+def reply_to_customer(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    body: str,
+    cc: str = "",
+    bcc: str = "",
+    subject: str = "",
+    attachments: Iterable = (),
+    time_units: int = 0,
+) -> Message:
+    """Answer the customer by email. The first agent reply sets replied_at (add_message)."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    if ticket.contact is None:
+        raise WorkflowError(f"{ticket.number} is internal: there is no customer to reply to.")
+    message = send_email(
+        ticket,
+        by=by,
+        body=body,
+        to=ticket.contact.email,
+        cc=cc,
+        bcc=bcc,
+        subject=subject,
+        attachments=attachments,
+        time_units=time_units,
+        action="replied",
+    )
+    return message
+
+
+@transaction.atomic
+def forward_to_external(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    to: str,
+    body: str,
+    attachments: Iterable = (),
+    time_units: int = 0,
+) -> Message:
+    """Send the request to an outside party (a supplier, a sub-contractor). Their answer
+    threads back in as an external message the customer never sees."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    history = "\n\n".join(
+        f"--- {m.sender_name}, {m.created_at:%Y-%m-%d %H:%M} ---\n{m.body_text}"
+        for m in ticket.timeline_messages().filter(is_public=True)
+    )
+    return send_email(
+        ticket,
+        by=by,
+        body=f"{body.strip()}\n\n{history}" if history else body,
+        to=to,
+        subject=f"Fwd: {ticket.subject}",
+        attachments=attachments,
+        time_units=time_units,
+        external=True,
+        action="forwarded",
+    )
+
+
+@transaction.atomic
+def ask_colleague(
+    ticket: Ticket, *, colleague: AbstractBaseUser, question: str, by: Actor
+) -> Message:
+    """Bring a colleague in: they become a collaborator, the question is an internal note,
+    and they are told by email."""
+    if not question or not question.strip():
+        raise WorkflowError("Write the question for your colleague.")
+    if by is not None and colleague.pk == by.pk:
+        raise WorkflowError("Ask someone other than yourself.")
+    if not colleague.email:
+        raise WorkflowError(f"{colleague.get_username()} has no email address to be told at.")
+    note = add_note(ticket, text=question, by=by)
+    if not ticket.collaborators.filter(pk=colleague.pk).exists():
+        ticket.collaborators.add(colleague)
+        change = _Change(ticket, by=by)
+        change.log("collaborator_added", field="collaborators", new=colleague)
+        change.save()
+    asker = (by.get_full_name() or by.get_username()) if by else "The helpdesk"
+    transaction.on_commit(
+        lambda: send_notification.delay(
+            colleague.pk,
+            f"[{ticket.number}] {asker} asks for your help",
+            f"{asker} asks about {ticket.number} “{ticket.subject}”:\n\n{question.strip()}\n\n"
+            f"{settings.SITE_URL}/desk/requests/{ticket.number}/",
+        )
+    )
+    return note

@@ -1,11 +1,13 @@
 from .config import (
     Category,
+    CustomField,
     Level,
     NumberCounter,
     Priority,
     PriorityRule,
     Queue,
     QueuePriorityTime,
+    ReplyTemplate,
     Stage,
     Status,
     Tag,
@@ -14,12 +16,14 @@ from .history import Event
 from .message import Attachment, Message
 from .people import Company, Contact
 from .ticket import Channel, Ticket
+from .workspace import SavedView
 
 __all__ = [
     "Attachment",
     "Category",
     "Channel",
     "Company",
+    "CustomField",
     "Contact",
     "Event",
     "Level",
@@ -29,6 +33,8 @@ __all__ = [
     "PriorityRule",
     "Queue",
     "QueuePriorityTime",
+    "ReplyTemplate",
+    "SavedView",
     "Stage",
     "Status",
     "Tag",

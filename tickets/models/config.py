@@ -176,6 +176,7 @@ class Queue(models.Model):
         Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     portal_tags = models.ManyToManyField(Tag, blank=True, related_name="+")
+    signature = models.TextField(blank=True, help_text="Added below agents' replies.")
 
     class Meta:
         ordering = ["name"]
@@ -268,6 +269,74 @@ class QueuePriorityTime(models.Model):
 
     def __str__(self):
         return f"{self.queue} / {self.priority}"
+
+
+class ReplyTemplate(models.Model):
+    """Named text with placeholders, for replies, acknowledgements and notifications."""
+
+    class Purpose(models.TextChoices):
+        REPLY = "reply", "Reply"
+        ACKNOWLEDGEMENT = "acknowledgement", "Automatic acknowledgement"
+        NOTIFICATION = "notification", "Notification"
+        PRINT = "print", "Printed / emailed request"
+
+    PLACEHOLDERS = (
+        "{number}, {subject}, {contact_name}, {contact_email}, {company}, {agent_name}, "
+        "{queue}, {status}, {portal_link}"
+    )
+
+    name = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.REPLY)
+    queue = models.ForeignKey(
+        Queue,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        help_text="Empty: available in every queue.",
+    )
+    subject = models.CharField(
+        max_length=255, blank=True, help_text=f"Placeholders: {PLACEHOLDERS}"
+    )
+    body = models.TextField(help_text=f"Placeholders: {PLACEHOLDERS}")
+
+    class Meta:
+        ordering = ["purpose", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "name"], name="template_name_unique_in_queue"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.queue})" if self.queue else self.name
+
+
+class CustomField(models.Model):
+    """An extra property of requests; values live in Ticket.custom_fields under `key`."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+
+    name = models.CharField(max_length=100)
+    key = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.TextField(blank=True, help_text="For a choice field: one option a line.")
+    queues = models.ManyToManyField(
+        Queue, blank=True, related_name="custom_fields", help_text="Empty: every queue."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def options(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
 
 
 class NumberCounter(models.Model):

@@ -25,6 +25,9 @@ class Message(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices)
     is_public = models.BooleanField(default=True, help_text="The customer may see it.")
+    is_external = models.BooleanField(
+        default=False, help_text="Exchanged with an outside party; never shown to the customer."
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -48,6 +51,10 @@ class Message(models.Model):
     raw = models.FileField(
         upload_to="raw/%Y/%m/", blank=True, help_text="Inbound email's source, as received."
     )
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the outbound email left; empty until then."
+    )
+    send_error = models.TextField(blank=True, help_text="The last failure to send it, if any.")
     time_units = models.PositiveIntegerField(default=0)
     is_pinned = models.BooleanField(default=False)
     created_at = models.DateTimeField()

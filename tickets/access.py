@@ -1,0 +1,55 @@
+"""Who may see which requests. Every desk view gets its requests through here."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from tickets.models import Queue, Ticket
+
+
+def is_agent(user: AbstractBaseUser) -> bool:
+    """Agents are signed-in users who are not portal contacts; staff (admins) always are."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_staff or not hasattr(user, "contact")
+
+
+def sees_everything(user: AbstractBaseUser) -> bool:
+    return user.is_staff or user.is_superuser
+
+
+def queues_for(user: AbstractBaseUser) -> QuerySet[Queue]:
+    """The queues an agent works: those they or one of their teams are members of."""
+    if sees_everything(user):
+        return Queue.objects.all()
+    return Queue.objects.filter(Q(members=user) | Q(teams__in=user.groups.values("pk"))).distinct()
+
+
+def visible_tickets(user: AbstractBaseUser) -> QuerySet[Ticket]:
+    if sees_everything(user):
+        return Ticket.objects.all()
+    return Ticket.objects.filter(queue__in=queues_for(user).values("pk"))
+
+
+def get_ticket_for_agent(user: AbstractBaseUser, number: str) -> Ticket:
+    """The request with this number if the agent may see it; 404 otherwise, so a request
+    outside one's queues is indistinguishable from one that does not exist."""
+    ticket = (
+        visible_tickets(user)
+        .select_related(
+            "queue",
+            "stage",
+            "status",
+            "priority",
+            "category",
+            "owner",
+            "team",
+            "contact__company",
+            "merged_into",
+        )
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise Http404("No such request.")
+    return ticket
