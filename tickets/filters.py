@@ -1,0 +1,237 @@
+"""The desk's request lists: which requests, in which order.
+
+Every choice an agent is offered (queues, stages, teams, owners) is limited to what they
+can see, and the list itself always starts from tickets.access.visible_tickets.
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django_filters import (
+    BooleanFilter,
+    CharFilter,
+    ChoiceFilter,
+    DateFilter,
+    FilterSet,
+    ModelChoiceFilter,
+)
+from mptt.forms import TreeNodeChoiceField
+
+from tickets.access import queues_for, sees_everything
+from tickets.models import Category, Channel, Message, Priority, Stage, Status, Tag, Ticket
+
+# Columns a list can be sorted by: the `sort=` value → the fields it orders by.
+SORTS = {
+    "number": ("number",),
+    "subject": ("subject",),
+    "contact": ("contact__name", "contact__email"),
+    "queue": ("queue__name",),
+    "stage": ("stage__state", "stage__position"),
+    "status": ("status__name",),
+    "priority": ("priority__rank",),
+    "owner": ("owner__first_name", "owner__last_name", "owner__username"),
+    "deadline": ("deadline",),
+    "created": ("created_at",),
+    "updated": ("updated_at",),
+}
+DEFAULT_SORT = "-created"
+
+# Shown only when someone asks for them by status: they are out of everyday work.
+HIDDEN_BY_DEFAULT = (Status.Base.DELETED, Status.Base.MERGED)
+OPEN_BASES = (Status.Base.ACTIVE, Status.Base.POSTPONED)
+
+
+def agents_for(user: AbstractBaseUser) -> QuerySet:
+    """The agents working at least one of the user's queues: whom they can assign to."""
+    agents = get_user_model().objects.filter(is_active=True)
+    if sees_everything(user):
+        agents = agents.filter(Q(is_staff=True) | Q(contact__isnull=True))
+    else:
+        queues = queues_for(user).values("pk")
+        agents = agents.filter(
+            Q(member_queues__in=queues) | Q(groups__member_queues__in=queues)
+        ).distinct()
+    return agents.order_by("first_name", "last_name", "username")
+
+
+def teams_for(user: AbstractBaseUser) -> QuerySet[Group]:
+    """The user's own teams and those working one of their queues."""
+    if sees_everything(user):
+        return Group.objects.order_by("name")
+    queues = queues_for(user).values("pk")
+    return (
+        Group.objects.filter(Q(member_queues__in=queues) | Q(user=user)).distinct().order_by("name")
+    )
+
+
+def agent_label(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def ordering_for(sort: str | None) -> list:
+    """The order_by() arguments for a `sort=` value; an unknown one means newest first.
+    Empty values go last both ways, so "deadline" starts with the nearest deadline."""
+    sort = sort or DEFAULT_SORT
+    descending = sort.startswith("-")
+    fields = SORTS.get(sort.removeprefix("-"))
+    if fields is None:
+        return ordering_for(DEFAULT_SORT)
+    order = [
+        F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_last=True) for f in fields
+    ]
+    # A unique last key keeps pages stable when many rows share a value.
+    return [*order, "-pk" if descending else "pk"]
+
+
+class CategoryChoiceField(TreeNodeChoiceField):
+    def label_from_instance(self, obj):
+        # Category.__str__ walks its ancestors (a query each); the tree's level is enough.
+        return f"{'— ' * obj.level}{obj.name}"
+
+
+class CategoryFilter(ModelChoiceFilter):
+    field_class = CategoryChoiceField
+
+
+def _checkbox() -> forms.CheckboxInput:
+    # value="1" so a ticked box gives the same ?open=1 the navigation links use.
+    return forms.CheckboxInput(attrs={"value": "1"})
+
+
+def _date() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _visible_queues(request):
+    return queues_for(request.user)
+
+
+def _visible_stages(request):
+    return Stage.objects.filter(queue__in=queues_for(request.user).values("pk")).select_related(
+        "queue"
+    )
+
+
+def _visible_teams(request):
+    return teams_for(request.user)
+
+
+class TicketFilter(FilterSet):
+    """Filters of the request list. Pass request= so the choices fit the agent."""
+
+    q = CharFilter(method="filter_words", label="Words")
+    queue = ModelChoiceFilter(queryset=_visible_queues, empty_label="Any queue")
+    stage = ModelChoiceFilter(queryset=_visible_stages, empty_label="Any stage")
+    status = ModelChoiceFilter(queryset=Status.objects.all(), empty_label="Any status")
+    base_status = ChoiceFilter(
+        choices=Status.Base.choices,
+        label="Status group",
+        empty_label="Any",
+        help_text="Deleted and merged ones only when picked.",
+    )
+    open = BooleanFilter(method="filter_open", widget=_checkbox(), label="Open only")
+    owner = ChoiceFilter(method="filter_owner", empty_label="Anyone")
+    team = ModelChoiceFilter(queryset=_visible_teams, empty_label="Any team")
+    priority = ModelChoiceFilter(queryset=Priority.objects.all(), empty_label="Any priority")
+    category = CategoryFilter(
+        queryset=Category.objects.all(),
+        method="filter_category",
+        empty_label="Any category",
+        help_text="Includes its subcategories.",
+    )
+    tag = ModelChoiceFilter(
+        queryset=Tag.objects.all(),
+        field_name="tags",
+        to_field_name="name",
+        label="Tag",
+        empty_label="Any tag",
+    )
+    channel = ChoiceFilter(choices=Channel.choices, empty_label="Any channel")
+    contact = CharFilter(method="filter_contact", help_text="Name or email")
+    company = CharFilter(method="filter_company", label="Company", help_text="Name")
+    created_after = DateFilter(
+        field_name="created_at", lookup_expr="date__gte", widget=_date(), label="Created from"
+    )
+    created_before = DateFilter(
+        field_name="created_at", lookup_expr="date__lte", widget=_date(), label="Created until"
+    )
+    deadline_after = DateFilter(
+        field_name="deadline", lookup_expr="date__gte", widget=_date(), label="Deadline from"
+    )
+    deadline_before = DateFilter(
+        field_name="deadline", lookup_expr="date__lte", widget=_date(), label="Deadline until"
+    )
+    overdue = BooleanFilter(method="filter_overdue", widget=_checkbox(), label="Overdue")
+    unread = BooleanFilter(method="filter_unread", widget=_checkbox(), label="Unread")
+    # Not a filter: kept in the form so applying filters keeps the chosen order.
+    sort = CharFilter(method="keep_all", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Ticket
+        fields = []
+
+    def __init__(self, data=None, queryset=None, *, request, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        agents = [(str(a.pk), agent_label(a)) for a in agents_for(request.user)]
+        self.filters["owner"].extra["choices"] = [("me", "Me"), ("nobody", "Nobody"), *agents]
+
+    @property
+    def sort_key(self) -> str:
+        """The list's `sort=` value, or the default when it names no column."""
+        value = self.data.get("sort") or DEFAULT_SORT
+        return value if value.removeprefix("-") in SORTS else DEFAULT_SORT
+
+    def filter_queryset(self, queryset):
+        chosen = self.form.cleaned_data
+        if not chosen.get("status") and not chosen.get("base_status"):
+            queryset = queryset.exclude(base_status__in=HIDDEN_BY_DEFAULT)
+        return super().filter_queryset(queryset).order_by(*ordering_for(self.sort_key))
+
+    def keep_all(self, queryset, name, value):
+        return queryset
+
+    def filter_words(self, queryset, name, value):
+        """Every word must be in the subject or in one of the messages (or be the number)."""
+        for word in value.split()[:8]:
+            in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=word)
+            queryset = queryset.filter(
+                Q(subject__icontains=word) | Q(number__iexact=word) | Exists(in_messages)
+            )
+        return queryset
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(base_status__in=OPEN_BASES) if value else queryset
+
+    def filter_owner(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(owner=self.request.user)
+        if value == "nobody":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=value)
+
+    def filter_category(self, queryset, name, value):
+        return queryset.filter(category__in=value.get_descendants(include_self=True))
+
+    def filter_contact(self, queryset, name, value):
+        value = value.strip()
+        if value.isdigit():
+            return queryset.filter(contact_id=value)
+        return queryset.filter(
+            Q(contact__name__icontains=value) | Q(contact__email__icontains=value)
+        )
+
+    def filter_company(self, queryset, name, value):
+        value = value.strip()
+        if value.isdigit():
+            return queryset.filter(contact__company_id=value)
+        return queryset.filter(contact__company__name__icontains=value)
+
+    def filter_overdue(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(deadline__lt=timezone.now(), base_status__in=OPEN_BASES)
+
+    def filter_unread(self, queryset, name, value):
+        return queryset.filter(is_unread=True) if value else queryset

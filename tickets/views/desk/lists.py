@@ -1,0 +1,269 @@
+"""Request lists: filters, sorting, pages, saved views, bulk actions and the search box."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import workflow
+from tickets.access import visible_tickets
+from tickets.filters import DEFAULT_SORT, TicketFilter
+from tickets.forms.lists import BulkActionForm, SavedViewForm, list_query
+from tickets.models import SavedView, Ticket
+from tickets.views.desk import agent_required
+
+PAGE_SIZE = 50
+
+COLUMNS = [
+    ("number", "Number"),
+    ("subject", "Subject"),
+    ("contact", "Contact"),
+    ("queue", "Queue"),
+    ("stage", "Stage"),
+    ("status", "Status"),
+    ("priority", "Priority"),
+    ("owner", "Owner"),
+    ("deadline", "Deadline"),
+    ("created", "Created"),
+    ("updated", "Updated"),
+]
+# Columns whose first click shows the biggest first: newest, most urgent.
+DESCENDING_FIRST = {"created", "updated", "priority"}
+
+DONE = {
+    "assign": "Assigned",
+    "status": "Changed the status of",
+    "priority": "Changed the priority of",
+    "queue": "Moved",
+    "tags": "Set the tags of",
+    "close": "Closed",
+    "merge": "Merged",
+}
+
+# Filters behind "More": their panel opens when one of them is set.
+MORE_FILTERS = (
+    "stage",
+    "base_status",
+    "team",
+    "category",
+    "tag",
+    "channel",
+    "contact",
+    "company",
+    "created_after",
+    "created_before",
+    "deadline_after",
+    "deadline_before",
+)
+
+# The navigation's entries, by the filters their links set.
+NAV = {
+    "": "all",
+    "open=1&owner=me": "mine",
+    "open=1&owner=nobody": "unassigned",
+    "overdue=1": "overdue",
+}
+
+
+def _list_url(query: QueryDict, **changes) -> str:
+    """The list's address for `query`; a new sort or page replaces the page number."""
+    params = query.copy()
+    if changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        params[key] = value
+    encoded = params.urlencode()
+    return reverse("desk:requests") + (f"?{encoded}" if encoded else "")
+
+
+def _columns(query: QueryDict, current: str) -> list[dict]:
+    columns = []
+    for key, label in COLUMNS:
+        if current == key:
+            direction, toggled = "asc", f"-{key}"
+        elif current == f"-{key}":
+            direction, toggled = "desc", key
+        else:
+            direction, toggled = None, f"-{key}" if key in DESCENDING_FIRST else key
+        url = _list_url(query, sort=toggled)
+        columns.append({"key": key, "label": label, "url": url, "direction": direction})
+    return columns
+
+
+def _nav(query: QueryDict) -> str:
+    filters = QueryDict(list_query(query), mutable=True)
+    filters.pop("sort", None)
+    return NAV.get("&".join(f"{k}={v}" for k, v in sorted(filters.items())), "")
+
+
+def _saved_views(user):
+    return SavedView.objects.filter(
+        Q(owner=user) | Q(team__in=user.groups.values("pk"))
+    ).select_related("owner", "team")
+
+
+def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, selected=()):
+    """The list page for `query`; a POST whose form has errors renders it too, so the
+    errors show next to their fields with the person's choices kept."""
+    filterset = TicketFilter(query, queryset=visible_tickets(request.user), request=request)
+    tickets = filterset.qs if filterset.is_valid() else Ticket.objects.none()
+    tickets = tickets.select_related(
+        "contact__company", "queue", "stage", "status", "priority", "owner", "team"
+    ).prefetch_related("tags")
+    page = Paginator(tickets, PAGE_SIZE).get_page(query.get("page"))
+    current_query = list_query(query)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query,
+        "current_query": current_query,
+        "columns": _columns(query, filterset.sort_key),
+        "sort": filterset.sort_key if filterset.sort_key != DEFAULT_SORT else "",
+        "bulk_form": bulk_form or BulkActionForm(user=request.user),
+        "view_form": view_form or SavedViewForm(owner=request.user),
+        "saved_views": _saved_views(request.user),
+        "page_urls": {
+            "previous": page.has_previous() and _list_url(query, page=page.previous_page_number()),
+            "next": page.has_next() and _list_url(query, page=page.next_page_number()),
+        },
+        "more_filters_shown": any(
+            query.get(name) or name in filterset.errors for name in MORE_FILTERS
+        ),
+        "selected": {str(pk) for pk in selected},
+        "search_query": query.get("q", ""),
+        "nav": _nav(query),
+        "is_htmx": bool(request.headers.get("HX-Request")),
+    }
+    template = "desk/lists/_results.html" if context["is_htmx"] else "desk/lists/requests.html"
+    return render(request, template, context)
+
+
+@require_GET
+@agent_required
+def request_list(request):
+    return _render_list(request, request.GET)
+
+
+@require_GET
+@agent_required
+def search(request):
+    """The search box: a request number jumps to the request, anything else lists the
+    requests whose subject or messages hold the words."""
+    words = request.GET.get("q", "").strip()
+    if not words:
+        return redirect("desk:requests")
+    ticket = visible_tickets(request.user).filter(number__iexact=words).only("number").first()
+    if ticket is not None:
+        return redirect(f"/desk/requests/{ticket.number}/")
+    return redirect(_list_url(QueryDict(), q=words))
+
+
+def _selected_tickets(request) -> list[Ticket]:
+    """The requests ticked on the list. One the agent cannot see (or that does not exist)
+    refuses the whole action, like any other request outside their queues."""
+    ids = request.POST.getlist("tickets")
+    if not all(value.isdigit() for value in ids):
+        raise Http404("No such request.")
+    tickets = list(visible_tickets(request.user).filter(pk__in=ids).order_by("pk"))
+    if len(tickets) != len(set(ids)):
+        raise Http404("No such request.")
+    return tickets
+
+
+def _apply(action: str, ticket: Ticket, data: dict, *, by) -> None:
+    """One request's share of a bulk action, through its lifecycle function."""
+    match action:
+        case "assign":
+            workflow.assign_ticket(ticket, by=by, owner=data["owner"], team=data["team"])
+        case "status":
+            workflow.change_status(
+                ticket,
+                status=data["status"],
+                by=by,
+                postponed_until=data["postponed_until"],
+                resolved=data["resolved"],
+            )
+        case "priority":
+            workflow.update_ticket(ticket, by=by, priority=data["priority"])
+        case "queue":
+            workflow.update_ticket(ticket, by=by, queue=data["queue"])
+        case "tags":
+            workflow.set_tags(ticket, tags=data["tags"], by=by)
+        case "close":
+            workflow.close_ticket(ticket, resolved=data["resolved"], by=by)
+        case "merge":
+            workflow.merge_ticket(ticket, into=data["merge_into"], by=by)
+
+
+@require_POST
+@agent_required
+def bulk_action(request):
+    tickets = _selected_tickets(request)
+    query = QueryDict(list_query(request.POST.get("query", ""), keep_page=True))
+    form = BulkActionForm(request.POST, user=request.user)
+    if not tickets:
+        messages.error(request, "Select at least one request first.")
+        return redirect(_list_url(query))
+    if not form.is_valid():
+        return _render_list(request, query, bulk_form=form, selected=[t.pk for t in tickets])
+    data = form.cleaned_data
+    if data["action"] == "merge":
+        # Merging the kept request into itself is no refusal: it is simply the one kept.
+        tickets = [t for t in tickets if t.pk != data["merge_into"].pk]
+        if not tickets:
+            messages.error(request, "Select the requests to merge as well as the one to keep.")
+            return redirect(_list_url(query))
+    refusals = []
+    for ticket in tickets:
+        try:
+            _apply(data["action"], ticket, data, by=request.user)
+        except workflow.WorkflowError as refusal:
+            text = str(refusal)
+            refusals.append(text if ticket.number in text else f"{ticket.number}: {text}")
+    done = len(tickets) - len(refusals)
+    if done:
+        messages.success(request, f"{DONE[data['action']]} {done} {_requests(done)}.")
+    if refusals:
+        messages.error(
+            request,
+            f"{len(refusals)} {_requests(len(refusals))} not changed: " + " ".join(refusals),
+        )
+    return redirect(_list_url(query))
+
+
+def _requests(count: int) -> str:
+    return "request" if count == 1 else "requests"
+
+
+@require_POST
+@agent_required
+def save_view(request):
+    form = SavedViewForm(request.POST, owner=request.user)
+    if not form.is_valid():
+        query = QueryDict(list_query(request.POST.get("query", "")))
+        return _render_list(request, query, view_form=form)
+    saved = form.save()
+    messages.success(request, f"Saved the view “{saved.name}”.")
+    return redirect(_list_url(QueryDict(saved.query)))
+
+
+@require_POST
+@agent_required
+def delete_view(request, pk: int):
+    # Only its owner deletes a view; a teammate's shared one is not theirs to remove.
+    saved = get_object_or_404(SavedView, pk=pk, owner=request.user)
+    saved.delete()
+    messages.success(request, f"Deleted the view “{saved.name}”.")
+    return redirect(_list_url(QueryDict(request.POST.get("query", ""))))
+
+
+urlpatterns = [
+    path("requests/", request_list, name="requests"),
+    path("requests/bulk/", bulk_action, name="bulk"),
+    path("search/", search, name="search"),
+    path("views/", save_view, name="save_view"),
+    path("views/<int:pk>/delete/", delete_view, name="delete_view"),
+]

@@ -1,0 +1,761 @@
+"""The request page and every action on it.
+
+Each action is the same short path: the request through tickets.access (404 outside the
+agent's queues) → its form → one tickets.workflow call → a message → back to the page. A
+refusal from the workflow is shown to the agent: next to the form's field when the action
+has a form, as a message otherwise.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.exceptions import SuspiciousFileOperation
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import path
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import workflow
+from tickets.access import get_ticket_for_agent, visible_tickets
+from tickets.forms.request import (
+    AskForm,
+    CloseForm,
+    ForwardForm,
+    LinkForm,
+    MergeForm,
+    NoteForm,
+    PostponeForm,
+    PropertiesForm,
+    RegressForm,
+    ReplyForm,
+    with_signature,
+)
+from tickets.models import Attachment, Message, ReplyTemplate, Stage, Status, Ticket
+from tickets.replies import fill, placeholders, render_template, templates_for
+from tickets.views.desk import agent_required
+from tickets.workflow import StaleEdit, WorkflowError
+
+TIMELINE_FILTERS = {"all": "All", "messages": "Messages", "notes": "Notes"}
+# These events only repeat a message that is on the timeline already.
+MESSAGE_EVENTS = {"message_added", "replied", "forwarded", "emailed"}
+EVENT_LABELS = {
+    "created": "created the request",
+    "changed": "changed",
+    "assigned": "assigned",
+    "moved": "moved it",
+    "progressed": "moved it on",
+    "regressed": "moved it back",
+    "postponed": "postponed it",
+    "reopened": "reopened it",
+    "status_changed": "changed",
+    "closed": "closed it",
+    "deleted": "deleted it",
+    "restored": "restored it",
+    "merged": "merged it",
+    "merged_in": "merged in",
+    "linked": "linked",
+    "unlinked": "unlinked",
+    "note_pinned": "pinned a note",
+    "note_unpinned": "unpinned a note",
+    "note_deleted": "deleted a note",
+    "collaborator_added": "asked for help",
+    "first_reply": "replied for the first time",
+}
+FIELD_LABELS = {
+    "custom_fields": "custom fields",
+    "related_address": "related address",
+    "postponed_until": "until",
+    "merged_into": "into",
+    "merged_ticket": "request",
+    "related": "request",
+    "collaborators": "colleague",
+}
+# Fields whose values the timeline does not repeat: a note's text or id, and timestamps
+# the event's own time already tells.
+QUIET_FIELDS = {"note", "message", "replied_at", "closed_at"}
+CUSTOMER_HISTORY_SIZE = 5
+ACTION_FORMS = {
+    "reply": ReplyForm,
+    "note": NoteForm,
+    "ask": AskForm,
+    "forward": ForwardForm,
+    "regress": RegressForm,
+    "postpone": PostponeForm,
+    "close": CloseForm,
+    "merge": MergeForm,
+    "link": LinkForm,
+}
+
+
+# The page
+
+
+@agent_required
+@require_GET
+def request_page(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    workflow.mark_read(ticket, by=request.user)
+    if request.headers.get("HX-Request"):
+        return render(request, "desk/request/_timeline.html", _timeline_context(request, ticket))
+    return _render_page(request, ticket)
+
+
+def _render_page(request, ticket, bound: dict | None = None, *, properties_form=None):
+    """The whole page; `bound` holds an action's form that came back with errors, whose
+    panel opens to show them."""
+    bound = bound or {}
+    forms = {
+        name: bound.get(name) or _blank_form(name, ticket, request.user) for name in ACTION_FORMS
+    }
+    summary = _summary_context(ticket)
+    actions = _actions(
+        ticket, stage_position=summary["stage_position"], next_stage=summary["next_stage"]
+    )
+    actions.update(dict.fromkeys(bound, True))
+    context = {
+        "ticket": ticket,
+        "forms": forms,
+        "properties_form": properties_form or PropertiesForm(ticket=ticket, user=request.user),
+        "actions": actions,
+        "open_panel": next(iter(bound), ""),
+        "reply_templates": list(templates_for(ticket)) if actions["reply"] else [],
+        "related": visible_tickets(request.user).filter(related=ticket).select_related("status"),
+        "collaborators": list(ticket.collaborators.all()),
+        "merged_tickets": list(ticket.merged_tickets.all()),
+        "first_response": ticket.replied_at - ticket.created_at if ticket.replied_at else None,
+        **summary,
+        **_timeline_context(request, ticket),
+        **_customer_history(ticket, request.user),
+    }
+    return render(request, "desk/request/page.html", context)
+
+
+def _blank_form(name: str, ticket: Ticket, user):
+    kwargs = {"ticket": ticket, "user": user}
+    if name in ("merge", "link"):
+        kwargs["visible"] = visible_tickets(user)
+    if name == "reply":
+        kwargs["initial"] = {"body": with_signature("", ticket, user)}
+    return ACTION_FORMS[name](**kwargs)
+
+
+def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -> dict:
+    """Which actions apply to the request as it is now."""
+    names = ["reply", "note", "ask", "forward", "progress", "regress", "postpone", "reactivate"]
+    names += ["close", "delete", "restore", "merge", "link", "email", "print"]
+    actions = dict.fromkeys(names, False)
+    if ticket.base_status == Status.Base.DELETED:
+        return actions | {"restore": True}
+    if ticket.base_status == Status.Base.MERGED:
+        return actions | {"print": True}
+    has_contact = ticket.contact_id is not None
+    return actions | {
+        "reply": has_contact,
+        "note": True,
+        "ask": True,
+        "forward": True,
+        "progress": ticket.is_open
+        and next_stage is not None
+        and next_stage.state != Stage.State.CLOSED,
+        "regress": ticket.is_open and stage_position > 0,
+        "postpone": ticket.is_open,
+        "reactivate": ticket.base_status in (Status.Base.POSTPONED, Status.Base.CLOSED),
+        "close": ticket.base_status != Status.Base.CLOSED,
+        "delete": True,
+        "merge": True,
+        "link": True,
+        "email": has_contact,
+        "print": True,
+    }
+
+
+def _summary_context(ticket: Ticket) -> dict:
+    """The header: the stage progress bar and the regressions beside it."""
+    stages = list(ticket.queue.stages.all())
+    position = next((i for i, s in enumerate(stages) if s.pk == ticket.stage_id), -1)
+    progress = [
+        (stage, "done" if i < position else "current" if i == position else "todo")
+        for i, stage in enumerate(stages)
+    ]
+    following = stages[position + 1] if 0 <= position < len(stages) - 1 else None
+    regressions = list(ticket.events.filter(action="regressed").select_related("actor"))
+    return {
+        "stage_progress": progress,
+        "stage_position": position,
+        "next_stage": following,
+        "regressions": regressions,
+    }
+
+
+def _timeline_context(request, ticket: Ticket) -> dict:
+    show = request.GET.get("show", "all")
+    if show not in TIMELINE_FILTERS:
+        show = "all"
+    timeline_messages = list(ticket.timeline_messages())
+    notes = [m for m in timeline_messages if m.kind == Message.Kind.NOTE]
+    own_notes = [n for n in notes if n.ticket_id == ticket.pk]
+    latest_note = own_notes[-1] if own_notes else None
+    if show == "notes":
+        entries = [("message", note) for note in notes]
+    elif show == "messages":
+        entries = [("message", m) for m in timeline_messages if m.kind != Message.Kind.NOTE]
+    else:
+        events = _event_lines(
+            ticket.events.exclude(action__in=MESSAGE_EVENTS).select_related("actor")
+        )
+        entries = sorted(
+            [((m.created_at, 0, m.pk), "message", m) for m in timeline_messages]
+            + [((e.at, 1, e.pk), "event", e) for e in events],
+            key=lambda entry: entry[0],
+        )
+        entries = [(kind, item) for _, kind, item in entries]
+    return {
+        "ticket": ticket,
+        "timeline": entries,
+        "show": show,
+        "timeline_filters": TIMELINE_FILTERS,
+        "pinned_notes": [n for n in notes if n.is_pinned],
+        "deletable_note": latest_note
+        if latest_note and latest_note.author_id == request.user.pk and not ticket.is_read_only
+        else None,
+        "time_units": sum(m.time_units for m in timeline_messages),
+    }
+
+
+@dataclass
+class EventLine:
+    """The events one call of the workflow wrote (same moment, same person), as one line
+    of the timeline: closing, for instance, changes the stage, the status and resolved."""
+
+    at: datetime
+    pk: int
+    actor: object
+    actions: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        # "closed it" tells more than the "changed" status that came with it.
+        telling = [a for a in self.actions if a not in ("changed", "status_changed")]
+        action = (telling or self.actions)[0]
+        label = EVENT_LABELS.get(action, action.replace("_", " "))
+        return f"{label}: {'; '.join(self.changes)}" if self.changes else label
+
+    @property
+    def reason(self) -> str:
+        return " / ".join(self.reasons)
+
+
+def _event_lines(events) -> list[EventLine]:
+    lines: list[EventLine] = []
+    for event in events:
+        last = lines[-1] if lines else None
+        if last and (last.at, last.actor) == (event.at, event.actor):
+            line = last
+        else:
+            line = EventLine(at=event.at, pk=event.pk, actor=event.actor)
+            lines.append(line)
+        line.actions.append(event.action)
+        if event.field and event.field not in QUIET_FIELDS:
+            label = FIELD_LABELS.get(event.field, event.field.replace("_", " "))
+            old, new = _readable(event.old_value), _readable(event.new_value)
+            values = new if not old else f"{old} → {new or '—'}"
+            line.changes.append(f"{label} {values}")
+        if event.reason:
+            line.reasons.append(event.reason)
+    return lines
+
+
+def _readable(value: str) -> str:
+    """Event values are stored as text; show stored times and yes/no as a person would."""
+    if value in ("True", "False"):
+        return "yes" if value == "True" else "no"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None or len(value) < 19:
+        return value
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _customer_history(ticket: Ticket, user) -> dict:
+    """The contact's and their company's other requests, open ones first (OTRS's customer
+    history widgets), among those the agent may see."""
+    contact = ticket.contact
+    if contact is None:
+        return {}
+    others = (
+        visible_tickets(user)
+        .exclude(pk=ticket.pk)
+        # A merged request lives on in its survivor; a deleted one is usually spam.
+        .exclude(base_status__in=[Status.Base.MERGED, Status.Base.DELETED])
+        .select_related("status", "priority", "contact")
+        .annotate(
+            closed_last=Case(
+                When(base_status__in=[Status.Base.ACTIVE, Status.Base.POSTPONED], then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("closed_last", "-created_at")
+    )
+    history = {"contact_tickets": list(others.filter(contact=contact)[:CUSTOMER_HISTORY_SIZE])}
+    if contact.company_id:
+        company_tickets = others.filter(contact__company_id=contact.company_id).exclude(
+            contact=contact
+        )
+        history["company_tickets"] = list(company_tickets[:CUSTOMER_HISTORY_SIZE])
+    return history
+
+
+# Helpers shared by the actions
+
+
+def _back(ticket: Ticket):
+    return redirect("desk:request", number=ticket.number)
+
+
+def _run(request, ticket: Ticket, act: Callable[[], object], done: str):
+    """An action without a form: its refusal becomes an error message."""
+    try:
+        act()
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return _back(ticket)
+
+
+def _run_form(
+    request, number: str, name: str, act: Callable, done: str | Callable, *, error_field=None
+):
+    """An action with a form. Invalid input or a refusal re-renders the page with the
+    action's panel open and the error next to its field (`error_field`, or above the form).
+    `act` may return the request to go to afterwards (a merge goes to the survivor); `done`
+    is the success message, or makes it from the form's data."""
+    ticket = get_ticket_for_agent(request.user, number)
+    kwargs = {"ticket": ticket, "user": request.user}
+    if name in ("merge", "link"):
+        kwargs["visible"] = visible_tickets(request.user)
+    form = ACTION_FORMS[name](request.POST, request.FILES, **kwargs)
+    if form.is_valid():
+        try:
+            target = act(ticket, form.cleaned_data)
+        except WorkflowError as error:
+            form.add_error(error_field, str(error))
+        else:
+            messages.success(request, done(form.cleaned_data) if callable(done) else done)
+            return _back(target if isinstance(target, Ticket) else ticket)
+    # A refused call may have changed the in-memory request before it rolled back.
+    ticket = get_ticket_for_agent(request.user, number)
+    form.ticket = ticket
+    return _render_page(request, ticket, {name: form})
+
+
+# Properties
+
+
+@agent_required
+@require_POST
+def properties(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    form = PropertiesForm(request.POST, ticket=ticket, user=request.user)
+    saved = stale = False
+    if form.is_valid():
+        try:
+            _apply_properties(
+                ticket, form.changes(), by=request.user, seen_at=form.cleaned_data["seen_at"]
+            )
+            saved = True
+        except WorkflowError as error:
+            stale = isinstance(error, StaleEdit)
+            form.add_error(None, str(error))
+    ticket = get_ticket_for_agent(request.user, number)
+    if saved:
+        form = PropertiesForm(ticket=ticket, user=request.user)
+    if not request.headers.get("HX-Request"):
+        if saved:
+            messages.success(request, f"{ticket.number} is saved.")
+            return _back(ticket)
+        return _render_page(request, ticket, properties_form=form)
+    context = {"ticket": ticket, "properties_form": form, "saved": saved, "stale": stale}
+    # The header (status, priority, stage bar) follows the change in the same response.
+    context |= _summary_context(ticket) | {"oob": True}
+    return render(request, "desk/request/_properties.html", context)
+
+
+@transaction.atomic
+def _apply_properties(ticket: Ticket, changes: dict, *, by, seen_at) -> None:
+    """The properties form's changes, all or none. update_ticket runs first, always, so
+    its `seen_at` check refuses a stale form before anything is written."""
+    fields = ("queue", "category", "priority", "impact", "urgency", "related_address")
+    workflow.update_ticket(
+        ticket,
+        by=by,
+        seen_at=seen_at,
+        **{field: changes[field] for field in (*fields, "custom_fields") if field in changes},
+    )
+    people = {field: changes[field] for field in ("owner", "team") if field in changes}
+    if people:
+        workflow.assign_ticket(ticket, by=by, **people)
+    if "tags" in changes:
+        workflow.set_tags(ticket, tags=changes["tags"], by=by)
+
+
+# Writing: reply, note, ask a colleague, forward
+
+
+@agent_required
+@require_POST
+def reply(request, number):
+    def act(ticket, data):
+        workflow.reply_to_customer(
+            ticket,
+            by=request.user,
+            body=data["body"],
+            subject=data["subject"],
+            cc=data["cc"],
+            bcc=data["bcc"],
+            attachments=data["attachments"],
+            time_units=data["time_units"],
+        )
+
+    return _run_form(request, number, "reply", act, "Your reply is on its way to the customer.")
+
+
+@agent_required
+@require_GET
+def reply_template(request, number, pk):
+    """A reply template filled in for this request, to replace the reply's subject and text."""
+    ticket = get_ticket_for_agent(request.user, number)
+    template = get_object_or_404(templates_for(ticket), pk=pk)
+    subject, body = render_template(template, ticket, request.user)
+    form = ReplyForm(
+        ticket=ticket,
+        user=request.user,
+        initial={"subject": subject, "body": with_signature(body, ticket, request.user)},
+    )
+    return render(request, "desk/request/_reply_text.html", {"form": form})
+
+
+@agent_required
+@require_POST
+def note(request, number):
+    def act(ticket, data):
+        workflow.add_note(
+            ticket,
+            text=data["text"],
+            pinned=data["pinned"],
+            time_units=data["time_units"],
+            by=request.user,
+        )
+
+    return _run_form(request, number, "note", act, "Your note is added.")
+
+
+@agent_required
+@require_POST
+def note_pin(request, number, pk):
+    ticket = get_ticket_for_agent(request.user, number)
+    note = get_object_or_404(ticket.messages, pk=pk, kind=Message.Kind.NOTE)
+    pinned = request.POST.get("pinned") == "1"
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.pin_note(note, pinned=pinned, by=request.user),
+        "The note is pinned to the top." if pinned else "The note is unpinned.",
+    )
+
+
+@agent_required
+@require_POST
+def note_delete(request, number, pk):
+    ticket = get_ticket_for_agent(request.user, number)
+    note = get_object_or_404(ticket.messages, pk=pk, kind=Message.Kind.NOTE)
+    return _run(
+        request, ticket, lambda: workflow.delete_note(note, by=request.user), "The note is deleted."
+    )
+
+
+@agent_required
+@require_POST
+def ask(request, number):
+    def act(ticket, data):
+        workflow.ask_colleague(
+            ticket, colleague=data["colleague"], question=data["question"], by=request.user
+        )
+
+    return _run_form(
+        request, number, "ask", act, "Your colleague is asked.", error_field="colleague"
+    )
+
+
+@agent_required
+@require_POST
+def forward(request, number):
+    def act(ticket, data):
+        workflow.forward_to_external(
+            ticket,
+            by=request.user,
+            to=data["to"],
+            body=data["text"],
+            attachments=data["attachments"],
+            time_units=data["time_units"],
+        )
+
+    return _run_form(request, number, "forward", act, "The request is forwarded.")
+
+
+# Lifecycle: stages and status
+
+
+@agent_required
+@require_POST
+def progress(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.progress_ticket(ticket, by=request.user),
+        f"{ticket.number} moved on a stage.",
+    )
+
+
+@agent_required
+@require_POST
+def regress(request, number):
+    def act(ticket, data):
+        workflow.regress_ticket(ticket, reason=data["reason"], by=request.user)
+
+    return _run_form(request, number, "regress", act, "The request went back a stage.")
+
+
+@agent_required
+@require_POST
+def postpone(request, number):
+    def act(ticket, data):
+        workflow.postpone_ticket(
+            ticket, until=data["until"], status=data["status"], by=request.user
+        )
+
+    return _run_form(
+        request, number, "postpone", act, "The request is postponed.", error_field="until"
+    )
+
+
+@agent_required
+@require_POST
+def reactivate(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.reactivate_ticket(ticket, by=request.user),
+        f"{ticket.number} is active again.",
+    )
+
+
+@agent_required
+@require_POST
+def close(request, number):
+    def act(ticket, data):
+        workflow.close_ticket(
+            ticket, resolved=data["resolved"], status=data["status"], by=request.user
+        )
+
+    return _run_form(request, number, "close", act, "The request is closed.")
+
+
+@agent_required
+@require_POST
+def delete(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.delete_ticket(ticket, by=request.user),
+        f"{ticket.number} is deleted; you can restore it from this page.",
+    )
+
+
+@agent_required
+@require_POST
+def restore(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.restore_ticket(ticket, by=request.user),
+        f"{ticket.number} is restored.",
+    )
+
+
+# Other requests: merge, link
+
+
+@agent_required
+@require_POST
+def merge(request, number):
+    def act(ticket, data):
+        workflow.merge_ticket(ticket, into=data["number"], by=request.user)
+        return data["number"]
+
+    def done(data):
+        return f"{number} is merged into {data['number'].number}."
+
+    return _run_form(request, number, "merge", act, done, error_field="number")
+
+
+@agent_required
+@require_GET
+def merge_search(request, number):
+    """Open requests the agent may see, by number or subject, to merge this one into."""
+    ticket = get_ticket_for_agent(request.user, number)
+    query = request.GET.get("q", "").strip()
+    candidates = []
+    if query:
+        candidates = (
+            visible_tickets(request.user)
+            .open()
+            .exclude(pk=ticket.pk)
+            .filter(Q(number__icontains=query) | Q(subject__icontains=query))
+            .select_related("status")[:10]
+        )
+    context = {"ticket": ticket, "query": query, "candidates": candidates}
+    return render(request, "desk/request/_merge_candidates.html", context)
+
+
+@agent_required
+@require_POST
+def link(request, number):
+    def act(ticket, data):
+        workflow.link_tickets(ticket, data["number"], by=request.user)
+
+    return _run_form(request, number, "link", act, "The requests are linked.", error_field="number")
+
+
+@agent_required
+@require_POST
+def unlink(request, number, other):
+    ticket = get_ticket_for_agent(request.user, number)
+    other = get_ticket_for_agent(request.user, other)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.unlink_tickets(ticket, other, by=request.user),
+        f"{other.number} is no longer related.",
+    )
+
+
+# Print, email, attachments
+
+
+@agent_required
+@require_GET
+def print_page(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    context = {
+        "ticket": ticket,
+        "public_messages": ticket.timeline_messages().filter(is_public=True),
+        "tags": ticket.tags.all(),
+    }
+    return render(request, "desk/request/print.html", context)
+
+
+@agent_required
+@require_POST
+def email_request(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    if ticket.contact is None:
+        messages.error(request, f"{ticket.number} is internal: it has no contact to email.")
+        return _back(ticket)
+    subject, body = _printout(ticket, request.user)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.send_email(
+            ticket, by=request.user, body=body, subject=subject, to=ticket.contact.email
+        ),
+        f"{ticket.number} is emailed to {ticket.contact.email}.",
+    )
+
+
+def _printout(ticket: Ticket, agent) -> tuple[str, str]:
+    """The request as a text email: the queue's (or a global) print template when there is
+    one, with the public messages where it says {messages} or else below it."""
+    listing = render_to_string(
+        "emails/request_summary.txt",
+        {"ticket": ticket, "public_messages": ticket.timeline_messages().filter(is_public=True)},
+    ).strip()
+    template = (
+        templates_for(ticket, ReplyTemplate.Purpose.PRINT)
+        .order_by(F("queue").asc(nulls_last=True), "name")
+        .first()
+    )
+    if template is None:
+        return "", listing
+    values = placeholders(ticket, agent) | {"messages": listing}
+    body = fill(template.body, values)
+    if "{messages}" not in template.body:
+        body = f"{body.rstrip()}\n\n{listing}"
+    return fill(template.subject, values), body
+
+
+@agent_required
+@require_GET
+def attachment(request, number, pk):
+    ticket = get_ticket_for_agent(request.user, number)
+    # Attachments of requests merged into this one show on its timeline, so they open here.
+    found = get_object_or_404(
+        Attachment.objects.filter(
+            Q(message__ticket=ticket) | Q(message__ticket__merged_into=ticket)
+        ),
+        pk=pk,
+    )
+    try:
+        filename = get_valid_filename(found.filename)
+    except SuspiciousFileOperation:
+        filename = "attachment"
+    try:
+        content = found.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The file of this attachment is missing.") from error
+    return FileResponse(
+        content, as_attachment=True, filename=filename, content_type=found.content_type
+    )
+
+
+urlpatterns = [
+    path("requests/<str:number>/", request_page, name="request"),
+    path("requests/<str:number>/properties/", properties, name="request_properties"),
+    path("requests/<str:number>/reply/", reply, name="request_reply"),
+    path("requests/<str:number>/template/<int:pk>/", reply_template, name="request_template"),
+    path("requests/<str:number>/note/", note, name="request_note"),
+    path("requests/<str:number>/notes/<int:pk>/pin/", note_pin, name="request_note_pin"),
+    path("requests/<str:number>/notes/<int:pk>/delete/", note_delete, name="request_note_delete"),
+    path("requests/<str:number>/ask/", ask, name="request_ask"),
+    path("requests/<str:number>/forward/", forward, name="request_forward"),
+    path("requests/<str:number>/progress/", progress, name="request_progress"),
+    path("requests/<str:number>/regress/", regress, name="request_regress"),
+    path("requests/<str:number>/postpone/", postpone, name="request_postpone"),
+    path("requests/<str:number>/reactivate/", reactivate, name="request_reactivate"),
+    path("requests/<str:number>/close/", close, name="request_close"),
+    path("requests/<str:number>/delete/", delete, name="request_delete"),
+    path("requests/<str:number>/restore/", restore, name="request_restore"),
+    path("requests/<str:number>/merge/", merge, name="request_merge"),
+    path("requests/<str:number>/merge-search/", merge_search, name="request_merge_search"),
+    path("requests/<str:number>/link/", link, name="request_link"),
+    path("requests/<str:number>/unlink/<str:other>/", unlink, name="request_unlink"),
+    path("requests/<str:number>/print/", print_page, name="request_print"),
+    path("requests/<str:number>/email/", email_request, name="request_email"),
+    path("requests/<str:number>/attachments/<int:pk>/", attachment, name="request_attachment"),
+]
