@@ -21,6 +21,16 @@ def is_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """The real hasher takes a third of a second per password by design; tests make
+    hundreds of users."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _celery_runs_tasks_inline():
     """Tasks enqueued on commit run in the test's own process; tests that need a real
     worker on Redis start one themselves."""
