@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
+from mptt.forms import TreeNodeChoiceField
 
 from tickets.access import queues_for
 from tickets.models import Category, CustomField, Level, Priority, Status, Ticket
@@ -91,7 +92,7 @@ class RequestForm(forms.Form):
 class PropertiesForm(RequestForm):
     seen_at = forms.CharField(widget=forms.HiddenInput, required=False)
     queue = forms.ModelChoiceField(queryset=None)
-    category = forms.ModelChoiceField(queryset=None, required=False)
+    category = TreeNodeChoiceField(queryset=Category.objects.none(), required=False)
     tags = forms.CharField(required=False, help_text="Comma-separated; new ones are created.")
     priority = forms.ModelChoiceField(queryset=Priority.objects.all())
     impact = forms.ChoiceField(choices=Level.choices)

@@ -120,6 +120,12 @@ class Category(MPTTModel):
         ]
 
     def __str__(self):
+        # Just the name: choice lists render hundreds of these, and the path costs a query.
+        return self.name
+
+    @property
+    def path(self) -> str:
+        """The name with its ancestors, "Hardware › Laptops › Batteries" (one query)."""
         return " › ".join(c.name for c in self.get_ancestors(include_self=True))
 
     def rule(self, attribute: str):
