@@ -9,5 +9,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # The whole beat schedule lives here, one entry per periodic job, each with why it runs
-# when it does. Later issues add the escalation sweep and mail polling.
-app.conf.beat_schedule = {}
+# when it does. Every job is a bounded, idempotent step: running one twice, or two at
+# once, does no harm.
+app.conf.beat_schedule = {
+    # Escalations, New-stage alerts, passed deadlines and postponed requests waking up are
+    # all minute-grained clocks; one sweep a minute keeps each within a minute of due.
+    "escalation-sweep": {"task": "escalation.tasks.sweep", "schedule": 60.0},
+}

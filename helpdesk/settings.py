@@ -62,6 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "escalation.context_processors.unseen_notifications",
             ],
         },
     },
@@ -129,6 +130,9 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 # The address customers and agents reach the helpdesk at, for links in mail.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Escalation webhooks are signed with this (HMAC-SHA256); receivers need the same value.
+ESCALATION_WEBHOOK_SECRET = env.str("ESCALATION_WEBHOOK_SECRET", default="")
+ESCALATION_WEBHOOK_TIMEOUT = env.float("ESCALATION_WEBHOOK_TIMEOUT", default=5.0)
 # Uploads and inbound attachments larger than this are refused with a message.
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=25 * 2**20)
 # The domain of the Message-IDs the helpdesk makes, so replies can be threaded.

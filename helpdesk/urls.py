@@ -11,6 +11,7 @@ admin.site.site_url = "/desk/"
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("desk/notifications/", include("escalation.urls")),
     path("desk/", include("tickets.urls")),
     path("admin/", admin.site.urls),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -7,7 +7,8 @@ A step the rules forbid raises WorkflowError with a message meant for a person.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -16,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from escalation.clocks import add_minutes
+from escalation import clocks, notifications
+from escalation.models import EscalationLevel, Notification
 from mailgateway import outbound
-from mailgateway.tasks import send_message, send_notification
+from mailgateway.tasks import send_message
 from tickets.models import (
     Attachment,
     Category,
@@ -35,6 +37,7 @@ from tickets.models import (
     Status,
     Tag,
     Ticket,
+    TimeCounter,
 )
 from tickets.numbering import next_number
 
@@ -144,8 +147,17 @@ def _ensure_open(ticket: Ticket, doing: str) -> None:
 
 
 def _set_status(change: _Change, status: Status, *, reason: str = "") -> None:
+    """Every status change goes through here, so the clocks stop when a request stops
+    being active, resume when it becomes active again, and the time counter follows."""
+    was_active = change.ticket.base_status == Status.Base.ACTIVE
     change.set("status", status, action="status_changed", reason=reason)
     change.set_quietly("base_status", status.base)
+    is_active = status.base == Status.Base.ACTIVE
+    if was_active and not is_active:
+        change.set_quietly("clocks_paused_at", change.now)
+    elif is_active and not was_active:
+        _resume_clocks(change)
+    _switch_counter(change)
 
 
 def _status_for(base: str, status: Status | None) -> Status:
@@ -156,14 +168,108 @@ def _status_for(base: str, status: Status | None) -> Status:
     return status
 
 
-def _plan_clocks(change: _Change) -> None:
-    """Deadline from the queue's completion time for the priority, alert time while New."""
+# Clocks -------------------------------------------------------------------------------
+#
+# The due times live on the request: deadline (completion time from creation), alert_at
+# (alert time from creation, while New), escalation_level and next_escalation_at (the
+# priority's chain). They count business time when the queue has a calendar. While the
+# request is not active they stand still; resuming adds the time they stood still, so the
+# time already used stays used.
+
+
+def _calendar(queue: Queue) -> clocks.Calendar | None:
+    return queue.calendar.as_calendar() if queue.calendar_id else None
+
+
+def _plan_clocks(
+    change: _Change, *, restart_chain: bool = False, calendar: clocks.Calendar | None = None
+) -> None:
+    """Plan deadline and alert time from the queue's times for the priority (alert only
+    while New), counting the time the clocks stood still; with `restart_chain` the
+    priority's escalation chain starts over from now."""
     ticket = change.ticket
+    calendar = calendar or _calendar(ticket.queue)
     times = QueuePriorityTime.objects.filter(queue=ticket.queue, priority=ticket.priority).first()
     completion = times.completion_minutes if times else None
     alert = times.alert_minutes if times and ticket.stage.state == Stage.State.NEW else None
-    change.set_quietly("deadline", add_minutes(ticket.created_at, completion))
-    change.set_quietly("alert_at", add_minutes(ticket.created_at, alert))
+    paused = timedelta(seconds=ticket.clocks_paused_seconds)
+    if ticket.clocks_paused_at is not None:
+        paused += clocks.business_time_between(ticket.clocks_paused_at, change.now, calendar)
+    for field, minutes, flag in (
+        ("deadline", completion, "overdue_flagged_at"),
+        ("alert_at", alert, "alerted_at"),
+    ):
+        due = None
+        if minutes is not None:
+            due = clocks.add_business_time(
+                ticket.created_at, timedelta(minutes=minutes) + paused, calendar
+            )
+        change.set_quietly(field, due)
+        # A flag belongs to the due time it was raised for: one moved into the future
+        # can go off again.
+        if due is None or due > change.now:
+            change.set_quietly(flag, None)
+    if restart_chain:
+        _start_chain(change, calendar)
+
+
+def _start_chain(change: _Change, calendar: clocks.Calendar | None) -> None:
+    ticket = change.ticket
+    first = EscalationLevel.objects.filter(priority=ticket.priority).order_by("alert_level").first()
+    # A chain (re)started while the clocks stand still starts counting when they resume.
+    start = ticket.clocks_paused_at or change.now
+    change.set_quietly("escalation_level", 0)
+    change.set_quietly(
+        "next_escalation_at", clocks.add_minutes(start, first.minutes, calendar) if first else None
+    )
+
+
+def _resume_clocks(change: _Change) -> None:
+    """Count the time the clocks stood still and move every due time on by it."""
+    ticket = change.ticket
+    if ticket.clocks_paused_at is None:
+        return
+    calendar = _calendar(ticket.queue)
+    paused = clocks.business_time_between(ticket.clocks_paused_at, change.now, calendar)
+    change.set_quietly(
+        "clocks_paused_seconds", ticket.clocks_paused_seconds + int(paused.total_seconds())
+    )
+    if ticket.next_escalation_at is not None:
+        change.set_quietly(
+            "next_escalation_at",
+            clocks.add_business_time(ticket.next_escalation_at, paused, calendar),
+        )
+    change.set_quietly("clocks_paused_at", None)
+    _plan_clocks(change, calendar=calendar)
+
+
+# Time spent -----------------------------------------------------------------------------
+
+
+def _running_counter(ticket: Ticket) -> str:
+    """Queue while nobody has the request, internal while an agent or a colleague has it,
+    external while an outside party it was forwarded to has not answered."""
+    if ticket.base_status not in (Status.Base.ACTIVE, Status.Base.POSTPONED):
+        return TimeCounter.NONE
+    if ticket.awaiting_external:
+        return TimeCounter.EXTERNAL
+    if ticket.owner_id is not None or ticket.collaborators.exists():
+        return TimeCounter.INTERNAL
+    return TimeCounter.QUEUE
+
+
+def _switch_counter(change: _Change) -> None:
+    """Add the running counter's time up to now and start the one that runs from now."""
+    ticket = change.ticket
+    wanted = _running_counter(ticket)
+    if wanted == ticket.time_counter:
+        return
+    if ticket.time_counter and ticket.time_counter_since is not None:
+        field = f"{ticket.time_counter}_seconds"
+        spent = max(int((change.now - ticket.time_counter_since).total_seconds()), 0)
+        change.set_quietly(field, getattr(ticket, field) + spent)
+    change.set_quietly("time_counter", wanted)
+    change.set_quietly("time_counter_since", change.now if wanted else None)
 
 
 def _default_priority(
@@ -262,10 +368,14 @@ def create_ticket(
         created_at=now,
         updated_at=now,
         is_unread=owner is None or owner != by,
+        time_counter=TimeCounter.QUEUE if owner is None else TimeCounter.INTERNAL,
+        time_counter_since=now,
     )
     change = _Change(ticket, by=by, now=now)
-    _plan_clocks(change)
+    _plan_clocks(change, restart_chain=True)
     ticket.save()
+    if owner is not None and owner != by:
+        _notify_assignment(ticket, owner, by=by, now=now)
     if tags:
         ticket.tags.set(_tags(tags))
     change.log("created", new=ticket.number)
@@ -294,6 +404,7 @@ def create_ticket(
         time_units=time_units,
         now=now,
         log=False,
+        notify=False,
     )
     _attach(message, attachments)
     return ticket
@@ -314,10 +425,13 @@ def add_message(
     time_units: int = 0,
     now: datetime | None = None,
     log: bool = True,
+    notify: bool = True,
     **headers,
 ) -> Message:
     """Append a message to the timeline. A customer's message marks the request unread for
-    its owner. Notes and external-party mail are hidden from the customer by default."""
+    its owner and, unless `notify` is off (the first message), tells the owner. Notes and
+    external-party mail are hidden from the customer by default. An outside party's
+    answer (is_external, inbound) stops the external time counter."""
     _lock(ticket)
     _ensure_editable(ticket)
     now = now or timezone.now()
@@ -341,6 +455,17 @@ def add_message(
     change.set_quietly("updated_at", now)
     if direction == Message.Direction.INBOUND and contact is not None:
         change.set_quietly("is_unread", True)
+        if notify and ticket.owner_id is not None:
+            notifications.notify_users(
+                [ticket.owner],
+                ticket,
+                kind=Notification.Kind.CUSTOMER_REPLY,
+                text=f"{contact} wrote on {ticket.number} “{ticket.subject}”.",
+                now=now,
+            )
+    if direction == Message.Direction.INBOUND and message.is_external:
+        change.set_quietly("awaiting_external", False)
+        _switch_counter(change)
     if _is_first_agent_reply(ticket, message):
         change.set("replied_at", now, action="first_reply")
     if log:
@@ -366,9 +491,27 @@ def assign_ticket(
     change = _Change(ticket, by=by, now=now)
     if owner is not UNSET and change.set("owner", owner, action="assigned"):
         change.set_quietly("is_unread", owner is not None and owner != by)
+        if owner is not None and owner != by:
+            _notify_assignment(ticket, owner, by=by, now=change.now)
     if team is not UNSET:
         change.set("team", team, action="assigned")
+    _switch_counter(change)
     return change.save()
+
+
+def _notify_assignment(ticket: Ticket, owner: AbstractBaseUser, *, by: Actor, now) -> None:
+    who = _name(by) if by else "The helpdesk"
+    notifications.notify_users(
+        [owner],
+        ticket,
+        kind=Notification.Kind.ASSIGNMENT,
+        text=f"{who} assigned {ticket.number} “{ticket.subject}” to you.",
+        now=now,
+    )
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 @transaction.atomic
@@ -421,7 +564,7 @@ def update_ticket(
     if custom_fields is not UNSET:
         change.set("custom_fields", dict(custom_fields))
     if {"queue", "priority"} & change.fields:
-        _plan_clocks(change)
+        _plan_clocks(change, restart_chain="priority" in change.fields)
     return change.save()
 
 
@@ -588,6 +731,7 @@ def close_ticket(
     change.set("closed_at", change.now, action="closed")
     change.set("postponed_until", None)
     change.set_quietly("alert_at", None)
+    change.set_quietly("awaiting_external", False)
     return change.save()
 
 
@@ -816,6 +960,7 @@ def send_email(
     external: bool = False,
     automatic: bool = False,
     action: str = "emailed",
+    now: datetime | None = None,
 ) -> Message:
     """Write an outbound email into the timeline and send it once the transaction commits.
 
@@ -843,11 +988,12 @@ def send_email(
         message_id=outbound.new_message_id(),
         in_reply_to=in_reply_to,
         references=references,
+        now=now,
         log=False,
     )
     _attach(message, attachments)
     if action:
-        change = _Change(ticket, by=by)
+        change = _Change(ticket, by=by, now=message.created_at)
         change.log(action, field="to", new=message.to)
         change.save()
     transaction.on_commit(lambda: send_message.delay(message.pk))
@@ -865,6 +1011,7 @@ def reply_to_customer(
     subject: str = "",
     attachments: Iterable = (),
     time_units: int = 0,
+    now: datetime | None = None,
 ) -> Message:
     """Answer the customer by email. The first agent reply sets replied_at (add_message)."""
     _lock(ticket)
@@ -882,6 +1029,7 @@ def reply_to_customer(
         attachments=attachments,
         time_units=time_units,
         action="replied",
+        now=now,
     )
     return message
 
@@ -895,16 +1043,18 @@ def forward_to_external(
     body: str,
     attachments: Iterable = (),
     time_units: int = 0,
+    now: datetime | None = None,
 ) -> Message:
     """Send the request to an outside party (a supplier, a sub-contractor). Their answer
-    threads back in as an external message the customer never sees."""
+    threads back in as an external message the customer never sees; until it does, the
+    external time counter runs."""
     _lock(ticket)
     _ensure_editable(ticket)
     history = "\n\n".join(
         f"--- {m.sender_name}, {m.created_at:%Y-%m-%d %H:%M} ---\n{m.body_text}"
         for m in ticket.timeline_messages().filter(is_public=True)
     )
-    return send_email(
+    message = send_email(
         ticket,
         by=by,
         body=f"{body.strip()}\n\n{history}" if history else body,
@@ -914,34 +1064,265 @@ def forward_to_external(
         time_units=time_units,
         external=True,
         action="forwarded",
+        now=now,
     )
+    change = _Change(ticket, by=by, now=message.created_at)
+    change.set_quietly("awaiting_external", True)
+    _switch_counter(change)
+    change.save()
+    return message
 
 
 @transaction.atomic
 def ask_colleague(
-    ticket: Ticket, *, colleague: AbstractBaseUser, question: str, by: Actor
+    ticket: Ticket,
+    *,
+    colleague: AbstractBaseUser,
+    question: str,
+    by: Actor,
+    now: datetime | None = None,
 ) -> Message:
     """Bring a colleague in: they become a collaborator, the question is an internal note,
-    and they are told by email."""
+    and they are told in the desk and by email."""
     if not question or not question.strip():
         raise WorkflowError("Write the question for your colleague.")
     if by is not None and colleague.pk == by.pk:
         raise WorkflowError("Ask someone other than yourself.")
     if not colleague.email:
         raise WorkflowError(f"{colleague.get_username()} has no email address to be told at.")
-    note = add_note(ticket, text=question, by=by)
+    note = add_note(ticket, text=question, by=by, now=now)
+    change = _Change(ticket, by=by, now=note.created_at)
     if not ticket.collaborators.filter(pk=colleague.pk).exists():
         ticket.collaborators.add(colleague)
-        change = _Change(ticket, by=by)
         change.log("collaborator_added", field="collaborators", new=colleague)
-        change.save()
-    asker = (by.get_full_name() or by.get_username()) if by else "The helpdesk"
-    transaction.on_commit(
-        lambda: send_notification.delay(
-            colleague.pk,
-            f"[{ticket.number}] {asker} asks for your help",
-            f"{asker} asks about {ticket.number} “{ticket.subject}”:\n\n{question.strip()}\n\n"
-            f"{settings.SITE_URL}/desk/requests/{ticket.number}/",
-        )
+        _switch_counter(change)
+    change.save()
+    asker = _name(by) if by else "The helpdesk"
+    notifications.notify_users(
+        [colleague],
+        ticket,
+        kind=Notification.Kind.QUESTION,
+        text=f"{asker} asks about {ticket.number} “{ticket.subject}”:\n\n{question.strip()}",
+        now=change.now,
     )
     return note
+
+
+# Escalation steps ------------------------------------------------------------------------
+#
+# The sweep (escalation.engine) locks a batch of due requests with one SELECT ... FOR
+# UPDATE SKIP LOCKED and hands the whole batch to these steps, which check each request is
+# still due, then write all of them with one UPDATE per set of new values and one INSERT of
+# events: a thousand escalations take a handful of queries, not thousands.
+
+
+def _save_many(changes: list[_Change]) -> None:
+    """Save many changes: one UPDATE per set of identical new values (a batch mostly
+    shares them: the same level reached, the same next time), one INSERT of events."""
+    groups: dict[tuple, list[int]] = {}
+    for change in changes:
+        if not change.fields:
+            continue
+        change.ticket.updated_at = change.now
+        values = tuple(
+            sorted(
+                (field.attname, getattr(change.ticket, field.attname))
+                for field in map(Ticket._meta.get_field, change.fields | {"updated_at"})
+            )
+        )
+        groups.setdefault(values, []).append(change.ticket.pk)
+    for values, pks in groups.items():
+        Ticket.objects.filter(pk__in=pks).update(**dict(values))
+    Event.objects.bulk_create(event for change in changes for event in change.events)
+
+
+def _calendars(tickets: Iterable[Ticket]) -> dict[int, clocks.Calendar | None]:
+    """Each request's calendar by queue id, each calendar loaded once."""
+    loaded: dict[int, clocks.Calendar] = {}
+    by_queue = {}
+    for ticket in tickets:
+        calendar_id = ticket.queue.calendar_id
+        if calendar_id and calendar_id not in loaded:
+            loaded[calendar_id] = ticket.queue.calendar.as_calendar()
+        by_queue[ticket.queue_id] = loaded.get(calendar_id)
+    return by_queue
+
+
+@transaction.atomic
+def escalate_tickets(
+    tickets: list[Ticket], *, now: datetime | None = None
+) -> list[tuple[Ticket, EscalationLevel]]:
+    """Move each request whose next escalation time has come one level up its priority's
+    chain and plan the level after it; a request past its chain's last level stops.
+
+    The caller holds the requests' row locks in this transaction. Returns the requests
+    that reached a level, with the level: the caller runs its delegation, action and
+    hook. A request no longer due (another worker got there first) is left alone."""
+    now = now or timezone.now()
+    due = [
+        ticket
+        for ticket in tickets
+        if ticket.base_status == Status.Base.ACTIVE
+        and ticket.next_escalation_at is not None
+        and ticket.next_escalation_at <= now
+    ]
+    chains: dict[int, list[EscalationLevel]] = {}
+    for level in EscalationLevel.objects.filter(
+        priority__in={ticket.priority_id for ticket in due}
+    ).select_related("priority", "raise_to", "delegate_to_user", "delegate_to_team"):
+        chains.setdefault(level.priority_id, []).append(level)
+    calendars = _calendars(due)
+    reached, changes = [], []
+    for ticket in due:
+        chain = sorted(chains.get(ticket.priority_id, []), key=lambda level: level.alert_level)
+        following = [level for level in chain if level.alert_level > ticket.escalation_level]
+        change = _Change(ticket, by=None, now=now)
+        changes.append(change)
+        if not following:
+            change.set_quietly("next_escalation_at", None)
+            continue
+        level = following[0]
+        change.set(
+            "escalation_level", level.alert_level, action="escalated", reason=level.describe()
+        )
+        after = following[1] if len(following) > 1 else None
+        change.set_quietly(
+            "next_escalation_at",
+            clocks.add_minutes(now, after.minutes, calendars[ticket.queue_id]) if after else None,
+        )
+        reached.append((ticket, level))
+    _save_many(changes)
+    return reached
+
+
+@transaction.atomic
+def raise_alerts(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
+    """Record for each request that it stayed New past its alert time. The caller holds
+    the row locks; returns the requests alerted now (not those alerted already)."""
+    now = now or timezone.now()
+    alerted = [
+        ticket
+        for ticket in tickets
+        if ticket.base_status == Status.Base.ACTIVE
+        and ticket.alerted_at is None
+        and ticket.alert_at is not None
+        and ticket.alert_at <= now
+    ]
+    changes = [_Change(ticket, by=None, now=now) for ticket in alerted]
+    for change in changes:
+        change.set("alerted_at", now, action="alerted", reason="Still new past its alert time.")
+    _save_many(changes)
+    return alerted
+
+
+@transaction.atomic
+def flag_overdue(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
+    """Record for each request that its deadline has passed. The caller holds the row
+    locks; returns the requests flagged now."""
+    now = now or timezone.now()
+    overdue = [
+        ticket
+        for ticket in tickets
+        if ticket.base_status == Status.Base.ACTIVE
+        and ticket.overdue_flagged_at is None
+        and ticket.deadline is not None
+        and ticket.deadline <= now
+    ]
+    changes = [_Change(ticket, by=None, now=now) for ticket in overdue]
+    for change in changes:
+        change.set("overdue_flagged_at", now, action="overdue", reason="The deadline has passed.")
+    _save_many(changes)
+    return overdue
+
+
+@transaction.atomic
+def wake_ticket(ticket: Ticket, *, now: datetime | None = None) -> Ticket | None:
+    """Reactivate a postponed request whose time has come; None when it is not due."""
+    _lock(ticket)
+    now = now or timezone.now()
+    if ticket.base_status != Status.Base.POSTPONED or ticket.postponed_until is None:
+        return None
+    if ticket.postponed_until > now:
+        return None
+    return reactivate_ticket(
+        ticket,
+        by=None,
+        reason=f"Postponed until {ticket.postponed_until:%Y-%m-%d %H:%M %Z}; that time has come.",
+        now=now,
+    )
+
+
+@transaction.atomic
+def mark_unread(
+    ticket: Ticket, *, by: Actor, reason: str = "", now: datetime | None = None
+) -> Ticket:
+    """Make the request unread for its owner again (an escalation action)."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    mark_many_unread([ticket], by=by, reason=reason, now=now)
+    return ticket
+
+
+@transaction.atomic
+def mark_many_unread(
+    tickets: list[Ticket], *, by: Actor, reason: str = "", now: datetime | None = None
+) -> None:
+    """mark_unread for requests whose row locks the caller holds (the sweep)."""
+    now = now or timezone.now()
+    changes = [_Change(ticket, by=by, now=now) for ticket in tickets if not ticket.is_read_only]
+    for change in changes:
+        change.set("is_unread", True, action="marked_unread", reason=reason)
+    _save_many(changes)
+
+
+class Notice(NamedTuple):
+    """Whom to tell what about one request, for notify_many."""
+
+    ticket: Ticket
+    text: str
+    users: Iterable[AbstractBaseUser] = ()
+    address: str = ""
+    reason: str = ""
+
+
+@transaction.atomic
+def notify(
+    ticket: Ticket,
+    *,
+    kind: str,
+    text: str,
+    users: Iterable[AbstractBaseUser] = (),
+    address: str = "",
+    by: Actor = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> list[Notification]:
+    """Tell agents (in the desk and by email) and/or an address about the request, and
+    keep in its history who was told."""
+    notice = Notice(ticket, text, users, address, reason)
+    return notify_many([notice], kind=kind, by=by, now=now)
+
+
+@transaction.atomic
+def notify_many(
+    notices: list[Notice], *, kind: str, by: Actor = None, now: datetime | None = None
+) -> list[Notification]:
+    """notify for many requests at once: one INSERT of notifications, one of events."""
+    now = now or timezone.now()
+    sent = notifications.notify_many(
+        [(notice.ticket, list(notice.users), notice.address, notice.text) for notice in notices],
+        kind=kind,
+        now=now,
+    )
+    told: dict[int, list[str]] = {}
+    for notification in sent:
+        who = _name(notification.recipient) if notification.recipient else notification.address
+        told.setdefault(notification.ticket_id, []).append(who)
+    changes = []
+    for notice in notices:
+        change = _Change(notice.ticket, by=by, now=now)
+        who = ", ".join(told.get(notice.ticket.pk, [])) or "nobody"
+        change.log("notified", field="notification", new=who, reason=notice.reason)
+        changes.append(change)
+    _save_many(changes)
+    return sent

@@ -15,7 +15,7 @@ from .config import (
 from .history import Event
 from .message import Attachment, Message
 from .people import Company, Contact
-from .ticket import Channel, Ticket
+from .ticket import Channel, Ticket, TimeCounter, TimeSpent
 from .workspace import SavedView
 
 __all__ = [
@@ -39,4 +39,6 @@ __all__ = [
     "Status",
     "Tag",
     "Ticket",
+    "TimeCounter",
+    "TimeSpent",
 ]

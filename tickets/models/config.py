@@ -183,6 +183,15 @@ class Queue(models.Model):
     )
     portal_tags = models.ManyToManyField(Tag, blank=True, related_name="+")
     signature = models.TextField(blank=True, help_text="Added below agents' replies.")
+    calendar = models.ForeignKey(
+        "escalation.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="queues",
+        verbose_name="business-hours calendar",
+        help_text="With a calendar every clock counts business minutes; without, wall-clock.",
+    )
 
     class Meta:
         ordering = ["name"]

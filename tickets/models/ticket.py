@@ -1,8 +1,12 @@
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from mptt.models import TreeForeignKey
 
 from .config import Category, Level, Priority, Queue, Stage, Status, Tag
@@ -18,12 +22,70 @@ class Channel(models.TextChoices):
     API = "api", "API"
 
 
+class TimeCounter(models.TextChoices):
+    """Which of a request's three time counters runs now (SuperOffice's time_counter)."""
+
+    NONE = "", "None (not open)"
+    QUEUE = "queue", "In the queue"
+    INTERNAL = "internal", "Internal"
+    EXTERNAL = "external", "External"
+
+
+class TimeSpent(NamedTuple):
+    queue: timedelta
+    internal: timedelta
+    external: timedelta
+
+    @property
+    def total(self) -> timedelta:
+        return self.queue + self.internal + self.external
+
+
 class TicketQuerySet(models.QuerySet):
     def open(self):
         return self.filter(base_status__in=[Status.Base.ACTIVE, Status.Base.POSTPONED])
 
     def of_company(self, company):
         return self.filter(contact__company=company)
+
+    # The sweep's selections. Each matches one partial index (Meta.indexes), so its cost
+    # follows the number of requests that are due, not the number that exist.
+
+    def due_for_escalation(self, now: datetime):
+        return self.filter(
+            base_status=Status.Base.ACTIVE,
+            next_escalation_at__isnull=False,
+            next_escalation_at__lte=now,
+        )
+
+    def due_for_alert(self, now: datetime):
+        return self.filter(
+            base_status=Status.Base.ACTIVE,
+            alert_at__isnull=False,
+            alerted_at__isnull=True,
+            alert_at__lte=now,
+        )
+
+    def due_for_deadline(self, now: datetime):
+        """Active requests whose deadline has passed and that are not flagged yet."""
+        return self.filter(
+            base_status=Status.Base.ACTIVE,
+            deadline__isnull=False,
+            overdue_flagged_at__isnull=True,
+            deadline__lte=now,
+        )
+
+    def due_to_wake(self, now: datetime):
+        return self.filter(
+            base_status=Status.Base.POSTPONED,
+            postponed_until__isnull=False,
+            postponed_until__lte=now,
+        )
+
+    def overdue(self, now: datetime):
+        """Running past their deadline. Postponed requests' clocks stand still, so they
+        are not overdue while they wait."""
+        return self.filter(base_status=Status.Base.ACTIVE, deadline__lt=now)
 
 
 class Ticket(models.Model):
@@ -85,6 +147,33 @@ class Ticket(models.Model):
     related_address = models.TextField(blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
 
+    # Clocks (tickets.workflow plans them, escalation.engine acts on them). While the
+    # request is not active they stand still: clocks_paused_at says since when, and
+    # clocks_paused_seconds adds up the (business) time they stood still before.
+    alerted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the New-stage alert went off."
+    )
+    overdue_flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the passed deadline was flagged."
+    )
+    clocks_paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    clocks_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
+
+    # Time spent: three counters and the one running now since when (set by the workflow
+    # whenever the status, owner or a forward changes).
+    queue_seconds = models.PositiveIntegerField(default=0, editable=False)
+    internal_seconds = models.PositiveIntegerField(default=0, editable=False)
+    external_seconds = models.PositiveIntegerField(default=0, editable=False)
+    time_counter = models.CharField(
+        max_length=10, choices=TimeCounter.choices, blank=True, default="", editable=False
+    )
+    time_counter_since = models.DateTimeField(null=True, blank=True, editable=False)
+    awaiting_external = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Forwarded to an outside party whose answer has not come back yet.",
+    )
+
     objects = TicketQuerySet.as_manager()
 
     class Meta:
@@ -100,6 +189,35 @@ class Ticket(models.Model):
             models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
             # Newest first, the default order of every list.
             models.Index(fields=["-created_at"], name="ticket_created"),
+            # The sweep (escalation.engine), one partial index per due time: each holds
+            # only the rows its query can select, so finding the due ones is a short range
+            # scan whatever the number of requests.
+            # TicketQuerySet.due_for_escalation
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=Q(base_status="active", next_escalation_at__isnull=False),
+                name="ticket_escalation_due",
+            ),
+            # TicketQuerySet.due_for_alert
+            models.Index(
+                fields=["alert_at"],
+                condition=Q(base_status="active", alert_at__isnull=False, alerted_at__isnull=True),
+                name="ticket_alert_due",
+            ),
+            # TicketQuerySet.due_for_deadline
+            models.Index(
+                fields=["deadline"],
+                condition=Q(
+                    base_status="active", deadline__isnull=False, overdue_flagged_at__isnull=True
+                ),
+                name="ticket_deadline_due",
+            ),
+            # TicketQuerySet.due_to_wake
+            models.Index(
+                fields=["postponed_until"],
+                condition=Q(base_status="postponed", postponed_until__isnull=False),
+                name="ticket_wake_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -125,6 +243,28 @@ class Ticket(models.Model):
     @property
     def is_read_only(self) -> bool:
         return self.base_status in (Status.Base.DELETED, Status.Base.MERGED)
+
+    @property
+    def first_response_time(self) -> timedelta | None:
+        """From creation to the first agent reply."""
+        return self.replied_at - self.created_at if self.replied_at else None
+
+    @property
+    def clocks_paused(self) -> bool:
+        return self.clocks_paused_at is not None
+
+    def time_spent(self, now: datetime | None = None) -> TimeSpent:
+        """The three counters, the running one counted up to `now` (default: now). While
+        the request is open they add up to the time it has been open."""
+        seconds = {
+            "queue": self.queue_seconds,
+            "internal": self.internal_seconds,
+            "external": self.external_seconds,
+        }
+        if self.time_counter and self.time_counter_since:
+            running = (now or timezone.now()) - self.time_counter_since
+            seconds[self.time_counter] += max(int(running.total_seconds()), 0)
+        return TimeSpent(**{name: timedelta(seconds=value) for name, value in seconds.items()})
 
     def timeline_messages(self):
         """Its own messages and those of requests merged into it, oldest first."""
