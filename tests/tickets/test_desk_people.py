@@ -58,7 +58,7 @@ def test_contacts_list_query_count_does_not_grow_with_rows(
 ):
     for contact in ContactFactory.create_batch(rows):
         TicketFactory(queue=queue, contact=contact)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = agent_client.get("/desk/contacts/")
     assert response.status_code == 200
 
@@ -91,7 +91,7 @@ def test_contact_page_query_count_does_not_grow_with_requests(
 ):
     dana = ContactFactory()
     TicketFactory.create_batch(rows, queue=queue, contact=dana)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = agent_client.get(f"/desk/contacts/{dana.pk}/")
     assert response.status_code == 200
 
@@ -189,7 +189,7 @@ def test_companies_list_query_count_does_not_grow_with_rows(
 ):
     for contact in ContactFactory.create_batch(rows):
         TicketFactory(queue=queue, contact=contact)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = agent_client.get("/desk/companies/")
     assert response.status_code == 200
 
@@ -218,7 +218,7 @@ def test_company_page_query_count_does_not_grow_with_rows(
     acme = CompanyFactory()
     for contact in ContactFactory.create_batch(rows, company=acme):
         TicketFactory(queue=queue, contact=contact)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         response = agent_client.get(f"/desk/companies/{acme.pk}/")
     assert response.status_code == 200
 
