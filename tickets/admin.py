@@ -351,6 +351,7 @@ class QueueAdmin(ExplainProtectedMixin, CategoryChoicesMixin, admin.ModelAdmin):
                     "default_priority",
                     "categories",
                     "signature",
+                    "calendar",
                 ],
                 "description": "A new queue gets its New and Closed stages by itself; add "
                 "the in-progress steps between them under Stages.",

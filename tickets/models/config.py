@@ -117,6 +117,14 @@ class Category(MPTTModel):
             models.UniqueConstraint(
                 fields=["parent", "name"], name="category_name_unique_in_parent"
             ),
+            # The database treats every empty parent as different: top-level names need
+            # their own constraint.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(parent__isnull=True),
+                name="category_top_level_name_unique",
+                violation_error_message="A top-level category with this name already exists.",
+            ),
         ]
 
     def __str__(self):

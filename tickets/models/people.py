@@ -47,7 +47,11 @@ class Contact(models.Model):
     class Meta:
         ordering = ["name", "email"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="contact_email_unique_ci"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="contact_email_unique_ci",
+                violation_error_message="A contact with this email address already exists.",
+            ),
         ]
 
     def __str__(self):
