@@ -643,3 +643,62 @@ REGRESS_REASONS = [
     "Moved on too early; we still need the customer's details.",
     "The part has not arrived yet, so the visit is rescheduled.",
 ]
+
+# Reply templates: (name, purpose, queue or None for every queue, subject, body).
+REPLY_TEMPLATES = [
+    (
+        "We are on it",
+        "reply",
+        None,
+        "",
+        "Hello {contact_name},\n\nthank you for your message about {subject}. We are looking "
+        "into it and will get back to you shortly.\n\nBest regards,\n{agent_name}",
+    ),
+    (
+        "Solved, please confirm",
+        "reply",
+        None,
+        "",
+        "Hello {contact_name},\n\nwe believe {number} is solved. Please let us know if "
+        "anything is still not working.\n\nBest regards,\n{agent_name}",
+    ),
+    (
+        "Refund issued",
+        "reply",
+        "Billing",
+        "",
+        "Hello {contact_name},\n\nthe refund for {subject} has been issued; it reaches your "
+        "account within five working days.\n\nKind regards,\n{agent_name}, Billing",
+    ),
+    (
+        "Acknowledgement",
+        "acknowledgement",
+        None,
+        "We received your request {number}",
+        "Hello {contact_name},\n\nwe have received your request “{subject}” and registered it "
+        "as {number}. You can follow it at {portal_link}.\n\nThe {queue} team",
+    ),
+]
+
+# Signatures per queue.
+SIGNATURES = {
+    "Support": "--\nNorthwind IT Support · +1 555 0100",
+    "Billing": "--\nBilling department · billing@helpdesk.example",
+}
+
+# A business-hours calendar: Billing counts its clocks in office hours only.
+CALENDAR = {
+    "name": "Office hours",
+    "time_zone": "Europe/Oslo",
+    "hours": [(weekday, "08:00", "17:00") for weekday in range(5)],  # Monday to Friday
+    "holidays": [("2026-12-25", "Christmas Day"), ("2026-12-26", "Boxing Day")],
+    "queues": ["Billing"],
+}
+
+# Escalation chains: priority → [(alert level, minutes, action, raise to)].
+ESCALATION = {
+    "Critical": [(1, 15, "notify_owner", None), (2, 30, "notify_team", None)],
+    "High": [(1, 60, "notify_owner", None), (2, 120, "mark_unread", None)],
+    "Medium": [(1, 480, "notify_owner", None), (2, 960, "raise_priority", "High")],
+    "Low": [(1, 2880, "notify_owner", None)],
+}

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from escalation.models import BusinessCalendar, EscalationLevel, Holiday, OpeningHours
 from tickets import demo, workflow
 from tickets.models import (
     Category,
@@ -26,6 +27,7 @@ from tickets.models import (
     PriorityRule,
     Queue,
     QueuePriorityTime,
+    ReplyTemplate,
     Stage,
     Status,
     Tag,
@@ -79,6 +81,7 @@ class DemoSeeder:
         self.seed_configuration()
         self.seed_categories()
         self.seed_queues()
+        self.seed_service_levels()
         return self.seed_requests()
 
     def ensure(self, model, defaults: dict | None = None, **lookup):
@@ -205,6 +208,43 @@ class DemoSeeder:
                     defaults={"alert_minutes": alert, "completion_minutes": completion},
                 )
             self.queues[spec["name"]] = queue
+
+    def seed_service_levels(self) -> None:
+        """Reply templates, signatures, a business-hours calendar and escalation chains."""
+        for name, purpose, queue, subject, body in demo.REPLY_TEMPLATES:
+            self.ensure(
+                ReplyTemplate,
+                name=name,
+                queue=self.queues.get(queue),
+                defaults={"purpose": purpose, "subject": subject, "body": body},
+            )
+        for queue, signature in demo.SIGNATURES.items():
+            Queue.objects.filter(pk=self.queues[queue].pk, signature="").update(signature=signature)
+        spec = demo.CALENDAR
+        calendar = self.ensure(
+            BusinessCalendar, name=spec["name"], defaults={"time_zone": spec["time_zone"]}
+        )
+        for weekday, opens, closes in spec["hours"]:
+            self.ensure(
+                OpeningHours, calendar=calendar, weekday=weekday, opens=opens, closes=closes
+            )
+        for day, name in spec["holidays"]:
+            self.ensure(Holiday, calendar=calendar, date=day, defaults={"name": name})
+        Queue.objects.filter(name__in=spec["queues"], calendar=None).update(calendar=calendar)
+        for priority, levels in demo.ESCALATION.items():
+            for alert_level, minutes, action, raise_to in levels:
+                self.ensure(
+                    EscalationLevel,
+                    priority=self.priorities[priority],
+                    alert_level=alert_level,
+                    defaults={
+                        "minutes": minutes,
+                        "action": action,
+                        "raise_to": self.priorities.get(raise_to),
+                    },
+                )
+        for queue in self.queues.values():
+            queue.refresh_from_db()
 
     # Requests
 
