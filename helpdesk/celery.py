@@ -15,4 +15,7 @@ app.conf.beat_schedule = {
     # Escalations, New-stage alerts, passed deadlines and postponed requests waking up are
     # all minute-grained clocks; one sweep a minute keeps each within a minute of due.
     "escalation-sweep": {"task": "escalation.tasks.sweep", "schedule": 60.0},
+    # Each mailbox has its own poll interval; this tick only starts the polls that are
+    # due, so it can run often without polling anything too often.
+    "mail-poll": {"task": "mailgateway.tasks.poll_mailboxes", "schedule": 30.0},
 }

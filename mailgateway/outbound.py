@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets.models import Message, Ticket
@@ -25,10 +26,14 @@ def new_message_id() -> str:
 def thread_headers(ticket: Ticket, *, external: bool = False) -> tuple[str, str]:
     """In-Reply-To and References for the next mail of this request: it answers the latest
     message with a Message-ID in the same conversation (the customer's, or the outside
-    party's)."""
+    party's). Automatic mail (the acknowledgement) is not what a person answers."""
+    # The timeline (its own messages and those of requests merged into it) as a semi-join
+    # on request ids, so the (ticket, created_at) index serves it.
+    timeline = Ticket.objects.filter(Q(pk=ticket.pk) | Q(merged_into=ticket.pk)).values("pk")
     latest = (
-        ticket.timeline_messages()
+        Message.objects.filter(ticket__in=timeline)
         .exclude(message_id="")
+        .exclude(kind=Message.Kind.SYSTEM, direction=Message.Direction.OUTBOUND)
         .filter(is_external=external)
         .order_by("created_at", "pk")
         .last()
@@ -48,7 +53,18 @@ def subject_for(ticket: Ticket, subject: str = "") -> str:
 
 
 def sender_for(ticket: Ticket) -> str:
-    return ticket.queue.email_address or settings.DEFAULT_FROM_EMAIL
+    """The queue's address, else the reply address of a mailbox feeding the queue."""
+    if ticket.queue.email_address:
+        return ticket.queue.email_address
+    from mailgateway.models import Mailbox
+
+    reply_address = (
+        Mailbox.objects.filter(queue_id=ticket.queue_id, is_active=True)
+        .exclude(reply_address="")
+        .values_list("reply_address", flat=True)
+        .first()
+    )
+    return reply_address or settings.DEFAULT_FROM_EMAIL
 
 
 def build_email(message: Message) -> EmailMultiAlternatives:

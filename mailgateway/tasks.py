@@ -1,3 +1,5 @@
+import imaplib
+import poplib
 from smtplib import SMTPException
 
 from celery import shared_task
@@ -27,3 +29,34 @@ def send_message(message_pk: int) -> bool:
 def send_notification(user_pk: int, subject: str, body: str) -> bool:
     """Tell an agent something by email."""
     return outbound.notify_agent(user_pk, subject=subject, body=body)
+
+
+@shared_task(acks_late=True, max_retries=0)
+def poll_mailboxes() -> int:
+    """Beat's tick: start the polls that are due. A missed tick is made up by the next."""
+    from mailgateway import fetch  # fetch → ingest → the workflow, which imports this module
+
+    return fetch.start_due_polls()
+
+
+@shared_task(
+    autoretry_for=(OSError, imaplib.IMAP4.error, poplib.error_proto),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=3,
+    acks_late=True,
+)
+def poll_mailbox(mailbox_pk: int) -> dict | None:
+    """Poll one mailbox; safe to run twice (the mailbox lock and the mails' unique keys)."""
+    from mailgateway import fetch
+
+    counts = fetch.poll_mailbox(mailbox_pk)
+    return dict(counts) if counts is not None else None
+
+
+@shared_task(acks_late=True, max_retries=0)
+def retry_quarantined(received_pk: int) -> str:
+    """Take in a quarantined mail again; running it twice finds it out of the quarantine."""
+    from mailgateway import ingest
+
+    return ingest.retry(received_pk).outcome
