@@ -12,5 +12,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("desk/", include("tickets.urls")),
+    path("portal/", include("tickets.views.portal")),
     path("admin/", admin.site.urls),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

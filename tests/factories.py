@@ -75,6 +75,16 @@ class ContactFactory(factory.django.DjangoModelFactory):
     company = factory.SubFactory(CompanyFactory)
 
 
+class PortalContactFactory(ContactFactory):
+    """A contact with a portal login (password: PASSWORD)."""
+
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.SelfAttribute("..email"),
+        email=factory.SelfAttribute("..email"),
+    )
+
+
 class PriorityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Priority

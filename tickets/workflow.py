@@ -196,6 +196,11 @@ FIRST_MESSAGE_KIND = {
 }
 
 
+# Channels on which the person registering a request is an agent who then handles it (by
+# email or on the portal it is the customer).
+AGENT_CHANNELS = {Channel.PHONE, Channel.INTERNAL, Channel.SMS, Channel.API}
+
+
 @transaction.atomic
 def create_ticket(
     *,
@@ -240,7 +245,7 @@ def create_ticket(
         raise WorkflowError(f"The queue {queue} has no New stage.")
     if owner is None and team is None and category is not None:
         owner, team = category.rule("default_owner"), category.rule("default_team")
-    if owner is None and team is None and by is not None and channel != Channel.EMAIL:
+    if owner is None and team is None and by is not None and channel in AGENT_CHANNELS:
         owner = by  # whoever registers a call or an internal request handles it
     status = Status.builtin(Status.Base.ACTIVE)
     ticket = Ticket(
@@ -295,7 +300,7 @@ def create_ticket(
         now=now,
         log=False,
     )
-    _attach(message, attachments)
+    attach_files(message, attachments)
     return ticket
 
 
@@ -784,7 +789,7 @@ def _is_first_agent_reply(ticket: Ticket, message: Message) -> bool:
     )
 
 
-def _attach(message: Message, files: Iterable) -> None:
+def attach_files(message: Message, files: Iterable) -> None:
     """Store uploaded files through Django's storage, under safe names."""
     for upload in files:
         if upload.size > settings.MAX_ATTACHMENT_BYTES:
@@ -845,7 +850,7 @@ def send_email(
         references=references,
         log=False,
     )
-    _attach(message, attachments)
+    attach_files(message, attachments)
     if action:
         change = _Change(ticket, by=by)
         change.log(action, field="to", new=message.to)
