@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from mptt.admin import DraggableMPTTAdmin
 from mptt.forms import TreeNodeChoiceField, TreeNodeMultipleChoiceField
 
-from tickets import workflow
+from tickets import accounts, workflow
 from tickets.models import (
     Attachment,
     Category,
@@ -190,6 +190,19 @@ class ContactAdmin(ExplainProtectedMixin, admin.ModelAdmin):
     search_fields = ["name", "email", "phone"]
     autocomplete_fields = ["company", "user"]
     fields = ["name", "email", "phone", "company", "address", "user", "can_see_company_requests"]
+    actions = ["invite_to_portal"]
+
+    @admin.action(description="Invite to the customer portal (mails a link to set a password)")
+    def invite_to_portal(self, request, queryset):
+        invited = 0
+        for contact in queryset.select_related("user"):
+            try:
+                accounts.invite_contact(contact)
+            except ValueError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                invited += 1
+        self.message_user(request, f"Invited {invited} contact(s) to the portal.")
 
 
 # Priorities ------------------------------------------------------------------------

@@ -14,6 +14,8 @@ LIMITS = {
     "password_reset": (5, 60 * 60),
     "password_reset_ip": (20, 60 * 60),
     "sign_up_ip": (20, 60 * 60),
+    "sign_in_link": (5, 60 * 60),
+    "sign_in_link_ip": (20, 60 * 60),
 }
 
 

@@ -2,15 +2,18 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 from mptt.forms import TreeNodeChoiceField
 
 from tickets import ratelimit
 from tickets.access import is_agent
+from tickets.accounts import portal_users_with_address
 from tickets.forms.request import MultipleFileField
 from tickets.models import Category, Contact, Queue
 
+User = get_user_model()
 STATES = [("", "Open and closed"), ("open", "Open"), ("closed", "Closed")]
 
 
@@ -127,3 +130,69 @@ class NewRequestForm(forms.Form):
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=200)
     phone = forms.CharField(max_length=50, required=False)
+
+
+class SignUpForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    email = forms.EmailField(label="Email address")
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label="The same again", strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password2(self):
+        first, second = self.cleaned_data.get("password1"), self.cleaned_data["password2"]
+        if first and first != second:
+            raise ValidationError("The two passwords differ.")
+        password_validation.validate_password(
+            second, User(username=self.cleaned_data.get("email", ""))
+        )
+        return second
+
+    def clean(self):
+        ip = ratelimit.client_ip(self.request)
+        if ratelimit.is_limited("sign_up_ip", ip):
+            raise ValidationError("Too many sign-ups from your network; try again in an hour.")
+        ratelimit.hit("sign_up_ip", ip)
+        return self.cleaned_data
+
+
+def check_mail_limit(request, scope: str, email: str) -> None:
+    """Each address, and each client, may ask for mailed links only so often: nobody should
+    be flooded with mail they did not ask for, nor our sender end up on a blocklist."""
+    ip = ratelimit.client_ip(request)
+    if ratelimit.is_limited(scope, email) or ratelimit.is_limited(f"{scope}_ip", ip):
+        raise ValidationError(
+            f"Too many requests for this address; try again in {ratelimit.minutes(scope)} minutes."
+        )
+    ratelimit.hit(scope, email)
+    ratelimit.hit(f"{scope}_ip", ip)
+
+
+class SignInLinkForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self):
+        check_mail_limit(self.request, "sign_in_link", self.cleaned_data["email"])
+        return self.cleaned_data["email"]
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, for customers' logins only and within the rate limit."""
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_email(self):
+        check_mail_limit(self.request, "password_reset", self.cleaned_data["email"])
+        return self.cleaned_data["email"]
+
+    def get_users(self, email):
+        return portal_users_with_address(email)

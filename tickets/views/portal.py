@@ -8,27 +8,42 @@ the desk: each side signs in on its own page.
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
-from django.contrib.auth.views import PasswordChangeView, redirect_to_login
+from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth.views import (
+    PasswordChangeView,
+    PasswordResetConfirmView,
+    PasswordResetView,
+    redirect_to_login,
+)
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import TemplateView
 
-from tickets import customers
-from tickets.access import contact_of, get_ticket_for_contact, visible_tickets_for_contact
+from tickets import accounts, customers
+from tickets.access import (
+    contact_of,
+    get_ticket_for_contact,
+    is_agent,
+    visible_tickets_for_contact,
+)
 from tickets.forms.portal import (
     NewRequestForm,
+    PasswordResetForm,
     ProfileForm,
     ReplyForm,
     RequestFilterForm,
     SignInForm,
+    SignInLinkForm,
+    SignUpForm,
 )
 from tickets.models import Attachment, Status, Ticket
 from tickets.workflow import WorkflowError
@@ -98,6 +113,95 @@ def sign_out(request):
     logout(request)
     messages.info(request, "You are signed out.")
     return redirect("portal:sign_in")
+
+
+# Accounts: sign-up, one-time links, password reset
+
+
+def _user_from(uidb64: str):
+    """The customer's login a mailed link names, or None (agents never)."""
+    try:
+        pk = urlsafe_base64_decode(uidb64).decode()
+        user = get_user_model()._default_manager.get(pk=pk)
+    except (ValueError, OverflowError, get_user_model().DoesNotExist):
+        return None
+    return None if is_agent(user) and user.is_active else user
+
+
+def sign_up(request):
+    form = SignUpForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        accounts.sign_up(email=data["email"], name=data["name"], password=data["password1"])
+        return render(request, "portal/check_inbox.html", {"email": data["email"]})
+    return render(request, "portal/sign_up.html", {"form": form})
+
+
+@require_GET
+def verify(request, uidb64, token):
+    user = _user_from(uidb64)
+    if user is None or not hasattr(user, "contact"):
+        return render(request, "portal/link_invalid.html", status=400)
+    if not accounts.verify(user, token):
+        if user.is_active:  # followed twice, or a mail scanner got there first
+            messages.info(request, "Your address is confirmed already: sign in.")
+            return redirect("portal:sign_in")
+        return render(request, "portal/link_invalid.html", status=400)
+    login(request, user)
+    messages.success(request, "Your address is confirmed. Welcome!")
+    return redirect("portal:requests")
+
+
+class SetPasswordView(PasswordResetConfirmView):
+    """An invitation's or a reset's one-time link: choose a password, then you are in."""
+
+    template_name = "portal/set_password.html"
+    token_generator = accounts.password_token
+    post_reset_login = True
+    success_url = reverse_lazy("portal:requests")
+
+    def get_user(self, uidb64):
+        return _user_from(uidb64)
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is set. Welcome!")
+        return super().form_valid(form)
+
+
+class ResetPasswordView(PasswordResetView):
+    form_class = PasswordResetForm
+    template_name = "portal/password_reset.html"
+    email_template_name = "emails/portal_password_reset.txt"
+    subject_template_name = "emails/portal_password_reset_subject.txt"
+    token_generator = accounts.password_token
+    success_url = reverse_lazy("portal:password_reset_sent")
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"request": self.request}
+
+    @property
+    def extra_email_context(self):
+        # Links in mail point at the public address, not whatever Host the request had.
+        return {"site_url": settings.SITE_URL}
+
+
+def sign_in_link(request):
+    form = SignInLinkForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        accounts.send_sign_in_link(form.cleaned_data["email"])
+        return render(request, "portal/check_inbox.html", {"email": form.cleaned_data["email"]})
+    return render(request, "portal/sign_in_link.html", {"form": form})
+
+
+def sign_in_link_confirm(request, uidb64, token):
+    """GET only shows a button: mail scanners follow links, and must not spend this one."""
+    user = _user_from(uidb64)
+    if user is None or not user.is_active or not accounts.sign_in_token.check_token(user, token):
+        return render(request, "portal/link_invalid.html", status=400)
+    if request.method == "POST":
+        login(request, user)
+        return redirect("portal:requests")
+    return render(request, "portal/sign_in_link_confirm.html", {"user": user})
 
 
 # Requests
@@ -298,6 +402,17 @@ urlpatterns = [
     path("", lambda request: redirect("portal:requests"), name="home"),
     path("sign-in/", sign_in, name="sign_in"),
     path("sign-out/", sign_out, name="sign_out"),
+    path("sign-up/", sign_up, name="sign_up"),
+    path("verify/<uidb64>/<token>/", verify, name="verify"),
+    path("set-password/<uidb64>/<token>/", SetPasswordView.as_view(), name="set_password"),
+    path("password-reset/", ResetPasswordView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        TemplateView.as_view(template_name="portal/check_inbox.html"),
+        name="password_reset_sent",
+    ),
+    path("sign-in/link/", sign_in_link, name="sign_in_link"),
+    path("sign-in/link/<uidb64>/<token>/", sign_in_link_confirm, name="sign_in_link_confirm"),
     path("requests/", request_list, name="requests"),
     path("requests/company/", request_list, {"company": True}, name="company_requests"),
     path("requests/new/", new_request, name="new_request"),
