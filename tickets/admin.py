@@ -19,6 +19,7 @@ from mptt.forms import TreeNodeChoiceField, TreeNodeMultipleChoiceField
 
 from tickets import accounts, workflow
 from tickets.models import (
+    Approval,
     Attachment,
     Category,
     Channel,
@@ -523,6 +524,16 @@ class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["filename", "content_type", "size", "message"]
     list_select_related = ["message__ticket"]
     search_fields = ["filename", "message__ticket__number"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    """Asked and decided through the workflow (desk, portal, mailed link) only."""
+
+    list_display = ["ticket", "stage", "requested_at", "requested_by", "approved", "decided_at"]
+    list_filter = ["approved", "requested_at"]
+    list_select_related = ["ticket", "stage__queue", "requested_by"]
+    search_fields = ["ticket__number", "text"]
 
 
 @admin.register(Event)

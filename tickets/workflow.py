@@ -19,7 +19,9 @@ from django.utils.text import get_valid_filename
 from escalation.clocks import add_minutes
 from mailgateway import outbound
 from mailgateway.tasks import send_message, send_notification
+from tickets import approvals
 from tickets.models import (
+    Approval,
     Attachment,
     Category,
     Channel,
@@ -499,10 +501,76 @@ def progress_ticket(ticket: Ticket, *, by: Actor, now: datetime | None = None) -
         raise WorkflowError(
             f"{ticket.number} is at its last stage; close it, saying whether it was resolved."
         )
+    _ensure_approved(ticket, following)
     change = _Change(ticket, by=by, now=now)
     change.set("stage", following, action="progressed")
     _plan_clocks(change)
     return change.save()
+
+
+def _ensure_approved(ticket: Ticket, stage: Stage) -> None:
+    """A pending or rejected approval for the stage holds the request where it is."""
+    latest = ticket.approvals.filter(stage=stage).order_by("requested_at", "pk").last()
+    if latest is not None and latest.approved is not True:
+        waiting = "waits for" if latest.is_pending else "was refused"
+        raise WorkflowError(
+            f"{ticket.number} cannot move on to {stage.name}: the customer's approval {waiting}."
+        )
+
+
+@transaction.atomic
+def request_approval(
+    ticket: Ticket,
+    *,
+    text: str,
+    by: Actor,
+    stage: Stage | None = None,
+    now: datetime | None = None,
+) -> Approval:
+    """Ask the contact to approve something (a quote) before the request progresses into
+    `stage` (by default its next one). They decide on the portal or by the mailed link."""
+    _lock(ticket)
+    _ensure_open(ticket, "ask for an approval")
+    if ticket.contact is None:
+        raise WorkflowError(f"{ticket.number} is internal: there is nobody to approve.")
+    if not text or not text.strip():
+        raise WorkflowError("Say what the customer is asked to approve.")
+    stages = _stages(ticket)
+    stage = stage or stages[stages.index(ticket.stage) + 1]
+    if stage not in stages[stages.index(ticket.stage) + 1 :] or stage.is_system:
+        raise WorkflowError(f"{stage.name} is not a stage ahead of {ticket.number}.")
+    if ticket.approvals.filter(stage=stage, decided_at__isnull=True).exists():
+        raise WorkflowError(f"An approval for {stage.name} is already waiting.")
+    change = _Change(ticket, by=by, now=now)
+    approval = Approval.objects.create(
+        ticket=ticket, stage=stage, text=text.strip(), requested_by=by, requested_at=change.now
+    )
+    change.log("approval_requested", field="approval", new=stage.name, reason=approval.text)
+    change.save()
+    transaction.on_commit(lambda: approvals.mail_request(approval.pk))
+    return approval
+
+
+@transaction.atomic
+def decide_approval(
+    approval: Approval, *, approved: bool, by: Actor, now: datetime | None = None
+) -> Approval:
+    """The contact's answer. Decided once: a second answer (a reused link) is refused."""
+    ticket = _lock(approval.ticket)
+    _ensure_editable(ticket)
+    approval.refresh_from_db()
+    if not approval.is_pending:
+        raise WorkflowError("This approval is decided already.")
+    change = _Change(ticket, by=by, now=now)
+    approval.approved, approval.decided_at, approval.decided_by = bool(approved), change.now, by
+    approval.save(update_fields=["approved", "decided_at", "decided_by"])
+    change.log(
+        "approval_given" if approved else "approval_refused",
+        field="approval",
+        new=approval.stage.name,
+    )
+    change.save()
+    return approval
 
 
 @transaction.atomic

@@ -30,10 +30,12 @@ def world(customer, portal_queue, agent):
     """Carla's request with an attachment, and the people who try to reach it."""
     ticket = TicketFactory(queue=portal_queue, contact=customer, channel=Channel.PORTAL)
     attachment = AttachmentFactory(message=ticket.messages.get())
+    approval = workflow.request_approval(ticket, text="A quote: 300 EUR", by=agent)
     company = customer.company
     return {
         "ticket": ticket,
         "attachment": attachment,
+        "approval": approval,
         "people": {
             "owner": customer.user,
             "colleague allowed to see the company's": PortalContactFactory(
@@ -56,6 +58,7 @@ ACTIONS = {
     "reply": ("post", "/portal/requests/{number}/reply/", {"body": "Mine now"}),
     "download": ("get", "/portal/requests/{number}/attachments/{attachment}/", {}),
     "close": ("post", "/portal/requests/{number}/close/", {}),
+    "approve": ("post", "/portal/requests/{number}/approvals/{approval}/", {"decision": "approve"}),
 }
 EXPECTED = {
     "owner": OK,
@@ -86,7 +89,11 @@ def test_who_may_do_what_with_a_request(client, world, who, what, expected):
     if user is not None:
         client.force_login(user)
     method, url, data = ACTIONS[what]
-    url = url.format(number=world["ticket"].number, attachment=world["attachment"].pk)
+    url = url.format(
+        number=world["ticket"].number,
+        attachment=world["attachment"].pk,
+        approval=world["approval"].pk,
+    )
     assert outcome(getattr(client, method)(url, data)) == expected
 
 
@@ -97,6 +104,15 @@ def test_no_number_tried_reaches_another_customers_request(customer_client, numb
     other = TicketFactory(contact=PortalContactFactory())
     for url in (f"/portal/requests/{number}/", f"/portal/requests/{other.number}/"):
         assert customer_client.get(url).status_code == 404
+
+
+def test_an_approval_of_another_request_is_not_found_through_ones_own(customer_client, world):
+    theirs = TicketFactory(contact=PortalContactFactory(), queue=world["ticket"].queue)
+    approval = workflow.request_approval(theirs, text="Theirs", by=None)
+    url = f"/portal/requests/{world['ticket'].number}/approvals/{approval.pk}/"
+    assert customer_client.post(url, {"decision": "approve"}).status_code == 404
+    approval.refresh_from_db()
+    assert approval.is_pending
 
 
 def test_an_attachment_id_of_another_request_is_not_found_through_ones_own(customer_client, world):

@@ -28,7 +28,7 @@ from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from tickets import accounts, customers
+from tickets import accounts, approvals, customers, workflow
 from tickets.access import (
     contact_of,
     get_ticket_for_contact,
@@ -278,6 +278,7 @@ def _render_request(request, ticket: Ticket, reply_form=None):
         "timeline": list(_public_messages(ticket, request.contact)),
         "reply_form": reply_form or ReplyForm(),
         "can_write": ticket.is_open,
+        "approvals": list(ticket.approvals.select_related("stage")),
     }
     return render(request, "portal/request.html", context)
 
@@ -322,6 +323,41 @@ def close(request, number):
     else:
         messages.success(request, f"{ticket.number} is closed. Thank you!")
     return _back(ticket)
+
+
+@contact_required
+@require_POST
+def decide(request, number, pk):
+    ticket = get_ticket_for_contact(request.contact, number)
+    approval = get_object_or_404(ticket.approvals, pk=pk)
+    _decide(request, approval, request.POST.get("decision"))
+    return _back(ticket)
+
+
+def _decide(request, approval, decision: str | None) -> None:
+    if decision not in ("approve", "refuse"):
+        messages.error(request, "Approve or refuse.")
+        return
+    try:
+        workflow.decide_approval(
+            approval, approved=decision == "approve", by=approval.ticket.contact.user
+        )
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Thank you: your answer is recorded.")
+
+
+def approval_link(request, token):
+    """The mailed link: the link is the credential, so no sign-in is needed. GET only shows
+    the question (mail scanners follow links); the answer is a POST, accepted once."""
+    approval = approvals.approval_for_token(token)
+    if approval is None:
+        return render(request, "portal/link_invalid.html", status=400)
+    if request.method == "POST":
+        _decide(request, approval, request.POST.get("decision"))
+        return redirect("portal:approval_link", token=token)
+    return render(request, "portal/approval.html", {"approval": approval})
 
 
 @contact_required
@@ -419,6 +455,8 @@ urlpatterns = [
     path("requests/<str:number>/", request_page, name="request"),
     path("requests/<str:number>/reply/", reply, name="reply"),
     path("requests/<str:number>/close/", close, name="close"),
+    path("requests/<str:number>/approvals/<int:pk>/", decide, name="decide"),
+    path("approvals/<str:token>/", approval_link, name="approval_link"),
     path("requests/<str:number>/attachments/<int:pk>/", attachment, name="attachment"),
     path("profile/", profile, name="profile"),
     path("profile/password/", password_change, name="password_change"),
