@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from tickets import workflow
+from tickets.acknowledgement import acknowledge
 from tickets.models import Category, Channel, Contact, Message, Queue, Status, Ticket
 from tickets.workflow import WorkflowError
 
@@ -22,10 +23,11 @@ def open_request(
     category: Category | None = None,
     attachments: Iterable = (),
 ) -> Ticket:
-    """A request the contact opens on the portal, with the queue's portal defaults."""
+    """A request the contact opens on the portal, with the queue's portal defaults; the
+    contact gets the automatic acknowledgement by email."""
     if not queue.is_open_to_portal:
         raise WorkflowError(f"The queue {queue} does not take requests from the portal.")
-    return workflow.create_ticket(
+    ticket = workflow.create_ticket(
         channel=Channel.PORTAL,
         queue=queue,
         subject=subject,
@@ -39,6 +41,8 @@ def open_request(
         tags=list(queue.portal_tags.all()),
         attachments=attachments,
     )
+    acknowledge(ticket)
+    return ticket
 
 
 @transaction.atomic
