@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
     "tickets",
     "escalation",
     "mailgateway",
@@ -46,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tickets.middleware.PortalContentSecurityPolicy",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -117,6 +119,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "login"
 
+# The portal faces the public, so its pages get a strict Content Security Policy: only our
+# own static files, no inline script or style. Applied to /portal/ only (see
+# tickets.middleware); the desk and the admin keep their inline confirm() handlers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Bootstrap draws its select arrows and toggler icons as data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -135,6 +155,8 @@ ESCALATION_WEBHOOK_SECRET = env.str("ESCALATION_WEBHOOK_SECRET", default="")
 ESCALATION_WEBHOOK_TIMEOUT = env.float("ESCALATION_WEBHOOK_TIMEOUT", default=5.0)
 # Uploads and inbound attachments larger than this are refused with a message.
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=25 * 2**20)
+# How many files one portal message may carry.
+MAX_ATTACHMENTS_PER_MESSAGE = env.int("MAX_ATTACHMENTS_PER_MESSAGE", default=10)
 # The domain of the Message-IDs the helpdesk makes, so replies can be threaded.
 MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="helpdesk.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -157,6 +179,13 @@ else:
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
+# The cache holds the portal's sign-in and reset rate limits, so every web process must
+# share it: Redis when configured, otherwise the demo's single process keeps it in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -45,6 +45,16 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache holds rate limits; one test's failed sign-ins must not lock out the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def postgres():
     needs("PostgreSQL (DATABASE_URL=postgres://...)", is_postgres())

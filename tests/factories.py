@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tickets import workflow
 from tickets.models import (
+    Approval,
     Attachment,
     Category,
     Channel,
@@ -73,6 +74,16 @@ class ContactFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"customer{n}@example.test")
     company = factory.SubFactory(CompanyFactory)
+
+
+class PortalContactFactory(ContactFactory):
+    """A contact with a portal login (password: PASSWORD)."""
+
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.SelfAttribute("..email"),
+        email=factory.SelfAttribute("..email"),
+    )
 
 
 class PriorityFactory(factory.django.DjangoModelFactory):
@@ -236,3 +247,13 @@ class SavedViewFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"View {n}")
     query = "status=active&sort=-created_at"
+
+
+class ApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Approval
+
+    ticket = factory.SubFactory(TicketFactory)
+    stage = factory.LazyAttribute(lambda a: a.ticket.queue.stages.filter(state=1).first())
+    text = "A quote: 300 EUR"
+    requested_at = factory.LazyFunction(timezone.now)

@@ -1,10 +1,10 @@
-"""Who may see which requests. Every desk view gets its requests through here."""
+"""Who may see which requests. Every desk and portal view gets its requests through here."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from tickets.models import Queue, Ticket
+from tickets.models import Contact, Queue, Status, Ticket
 
 
 def is_agent(user: AbstractBaseUser) -> bool:
@@ -47,6 +47,39 @@ def get_ticket_for_agent(user: AbstractBaseUser, number: str) -> Ticket:
             "contact__company",
             "merged_into",
         )
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise Http404("No such request.")
+    return ticket
+
+
+# The contacts' side: the portal.
+
+
+def contact_of(user: AbstractBaseUser) -> Contact | None:
+    """The contact a signed-in portal user is; None for agents, admins and visitors."""
+    if not user.is_authenticated or not user.is_active or is_agent(user):
+        return None
+    return user.contact
+
+
+def visible_tickets_for_contact(contact: Contact) -> QuerySet[Ticket]:
+    """A contact's own requests, plus their company's when they may follow those. Deleted
+    requests (spam, mistakes) are gone for the customer."""
+    mine = Q(contact=contact)
+    if contact.can_see_company_requests and contact.company_id:
+        mine |= Q(contact__company_id=contact.company_id)
+    return Ticket.objects.filter(mine).exclude(base_status=Status.Base.DELETED)
+
+
+def get_ticket_for_contact(contact: Contact, number: str) -> Ticket:
+    """The request with this number if the contact may follow it; 404 otherwise, so
+    another customer's request is indistinguishable from one that does not exist."""
+    ticket = (
+        visible_tickets_for_contact(contact)
+        .select_related("queue", "stage", "status", "contact")
         .filter(number=number)
         .first()
     )

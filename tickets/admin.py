@@ -17,8 +17,9 @@ from django.utils.translation import ngettext
 from mptt.admin import DraggableMPTTAdmin
 from mptt.forms import TreeNodeChoiceField, TreeNodeMultipleChoiceField
 
-from tickets import workflow
+from tickets import accounts, workflow
 from tickets.models import (
+    Approval,
     Attachment,
     Category,
     Channel,
@@ -190,6 +191,19 @@ class ContactAdmin(ExplainProtectedMixin, admin.ModelAdmin):
     search_fields = ["name", "email", "phone"]
     autocomplete_fields = ["company", "user"]
     fields = ["name", "email", "phone", "company", "address", "user", "can_see_company_requests"]
+    actions = ["invite_to_portal"]
+
+    @admin.action(description="Invite to the customer portal (mails a link to set a password)")
+    def invite_to_portal(self, request, queryset):
+        invited = 0
+        for contact in queryset.select_related("user"):
+            try:
+                accounts.invite_contact(contact)
+            except ValueError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                invited += 1
+        self.message_user(request, f"Invited {invited} contact(s) to the portal.")
 
 
 # Priorities ------------------------------------------------------------------------
@@ -511,6 +525,16 @@ class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["filename", "content_type", "size", "message"]
     list_select_related = ["message__ticket"]
     search_fields = ["filename", "message__ticket__number"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    """Asked and decided through the workflow (desk, portal, mailed link) only."""
+
+    list_display = ["ticket", "stage", "requested_at", "requested_by", "approved", "decided_at"]
+    list_filter = ["approved", "requested_at"]
+    list_select_related = ["ticket", "stage__queue", "requested_by"]
+    search_fields = ["ticket__number", "text"]
 
 
 @admin.register(Event)

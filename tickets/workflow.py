@@ -21,7 +21,9 @@ from escalation import clocks, notifications
 from escalation.models import EscalationLevel, Notification
 from mailgateway import outbound
 from mailgateway.tasks import send_message
+from tickets import approvals
 from tickets.models import (
+    Approval,
     Attachment,
     Category,
     Channel,
@@ -302,6 +304,11 @@ FIRST_MESSAGE_KIND = {
 }
 
 
+# Channels on which the person registering a request is an agent who then handles it (by
+# email or on the portal it is the customer).
+AGENT_CHANNELS = {Channel.PHONE, Channel.INTERNAL, Channel.SMS, Channel.API}
+
+
 @transaction.atomic
 def create_ticket(
     *,
@@ -346,8 +353,9 @@ def create_ticket(
         raise WorkflowError(f"The queue {queue} has no New stage.")
     if owner is None and team is None and category is not None:
         owner, team = category.rule("default_owner"), category.rule("default_team")
-    if owner is None and team is None and by is not None and channel != Channel.EMAIL:
-        owner = by  # whoever registers a call or an internal request handles it
+    registered_by_agent = channel in AGENT_CHANNELS or outbound_email
+    if owner is None and team is None and by is not None and registered_by_agent:
+        owner = by  # whoever registers a call, writes first or opens it internally handles it
     status = Status.builtin(Status.Base.ACTIVE)
     ticket = Ticket(
         number=next_number(queue.numbering_scheme, now),
@@ -406,7 +414,7 @@ def create_ticket(
         log=False,
         notify=False,
     )
-    _attach(message, attachments)
+    attach_files(message, attachments)
     return ticket
 
 
@@ -637,10 +645,76 @@ def progress_ticket(ticket: Ticket, *, by: Actor, now: datetime | None = None) -
         raise WorkflowError(
             f"{ticket.number} is at its last stage; close it, saying whether it was resolved."
         )
+    _ensure_approved(ticket, following)
     change = _Change(ticket, by=by, now=now)
     change.set("stage", following, action="progressed")
     _plan_clocks(change)
     return change.save()
+
+
+def _ensure_approved(ticket: Ticket, stage: Stage) -> None:
+    """A pending or rejected approval for the stage holds the request where it is."""
+    latest = ticket.approvals.filter(stage=stage).order_by("requested_at", "pk").last()
+    if latest is not None and latest.approved is not True:
+        waiting = "waits for" if latest.is_pending else "was refused"
+        raise WorkflowError(
+            f"{ticket.number} cannot move on to {stage.name}: the customer's approval {waiting}."
+        )
+
+
+@transaction.atomic
+def request_approval(
+    ticket: Ticket,
+    *,
+    text: str,
+    by: Actor,
+    stage: Stage | None = None,
+    now: datetime | None = None,
+) -> Approval:
+    """Ask the contact to approve something (a quote) before the request progresses into
+    `stage` (by default its next one). They decide on the portal or by the mailed link."""
+    _lock(ticket)
+    _ensure_open(ticket, "ask for an approval")
+    if ticket.contact is None:
+        raise WorkflowError(f"{ticket.number} is internal: there is nobody to approve.")
+    if not text or not text.strip():
+        raise WorkflowError("Say what the customer is asked to approve.")
+    stages = _stages(ticket)
+    stage = stage or stages[stages.index(ticket.stage) + 1]
+    if stage not in stages[stages.index(ticket.stage) + 1 :] or stage.is_system:
+        raise WorkflowError(f"{stage.name} is not a stage ahead of {ticket.number}.")
+    if ticket.approvals.filter(stage=stage, decided_at__isnull=True).exists():
+        raise WorkflowError(f"An approval for {stage.name} is already waiting.")
+    change = _Change(ticket, by=by, now=now)
+    approval = Approval.objects.create(
+        ticket=ticket, stage=stage, text=text.strip(), requested_by=by, requested_at=change.now
+    )
+    change.log("approval_requested", field="approval", new=stage.name, reason=approval.text)
+    change.save()
+    transaction.on_commit(lambda: approvals.mail_request(approval.pk))
+    return approval
+
+
+@transaction.atomic
+def decide_approval(
+    approval: Approval, *, approved: bool, by: Actor, now: datetime | None = None
+) -> Approval:
+    """The contact's answer. Decided once: a second answer (a reused link) is refused."""
+    ticket = _lock(approval.ticket)
+    _ensure_editable(ticket)
+    approval.refresh_from_db()
+    if not approval.is_pending:
+        raise WorkflowError("This approval is decided already.")
+    change = _Change(ticket, by=by, now=now)
+    approval.approved, approval.decided_at, approval.decided_by = bool(approved), change.now, by
+    approval.save(update_fields=["approved", "decided_at", "decided_by"])
+    change.log(
+        "approval_given" if approved else "approval_refused",
+        field="approval",
+        new=approval.stage.name,
+    )
+    change.save()
+    return approval
 
 
 @transaction.atomic
@@ -928,7 +1002,7 @@ def _is_first_agent_reply(ticket: Ticket, message: Message) -> bool:
     )
 
 
-def _attach(message: Message, files: Iterable) -> None:
+def attach_files(message: Message, files: Iterable) -> None:
     """Store uploaded files through Django's storage, under safe names."""
     for upload in files:
         if upload.size > settings.MAX_ATTACHMENT_BYTES:
@@ -991,7 +1065,7 @@ def send_email(
         now=now,
         log=False,
     )
-    _attach(message, attachments)
+    attach_files(message, attachments)
     if action:
         change = _Change(ticket, by=by, now=message.created_at)
         change.log(action, field="to", new=message.to)

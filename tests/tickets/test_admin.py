@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.factories import (
     AdminFactory,
+    ApprovalFactory,
     AttachmentFactory,
     CategoryFactory,
     CompanyFactory,
@@ -30,6 +31,7 @@ from tests.factories import (
 )
 from tickets import workflow
 from tickets.models import (
+    Approval,
     Attachment,
     Category,
     Company,
@@ -69,10 +71,11 @@ EXAMPLES = {
     ReplyTemplate: ReplyTemplateFactory,
     CustomField: CustomFieldFactory,
     SavedView: SavedViewFactory,
+    Approval: ApprovalFactory,
     NumberCounter: lambda: NumberCounter.objects.create(key="REQ-2026-{seq:06}", last_value=41),
 }
 # Written only by the workflow or the numbering: the admin shows them, nothing more.
-READ_ONLY = {Message, Attachment, Event, NumberCounter}
+READ_ONLY = {Message, Attachment, Event, NumberCounter, Approval}
 
 
 @pytest.fixture

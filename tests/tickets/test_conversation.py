@@ -167,6 +167,7 @@ def test_an_email_request_opened_by_an_agent_sends_its_first_message(
         )
     message = ticket.messages.get()
     assert (message.direction, message.author) == (Message.Direction.OUTBOUND, agent)
+    assert ticket.owner == agent
     assert mailoutbox[0].to == ["erin@example.test"]
 
 

@@ -1,3 +1,4 @@
+from .approval import Approval
 from .config import (
     Category,
     CustomField,
@@ -19,6 +20,7 @@ from .ticket import Channel, Ticket, TimeCounter, TimeSpent
 from .workspace import SavedView
 
 __all__ = [
+    "Approval",
     "Attachment",
     "Category",
     "Channel",

@@ -67,6 +67,9 @@ EVENT_LABELS = {
     "note_deleted": "deleted a note",
     "collaborator_added": "asked for help",
     "first_reply": "replied for the first time",
+    "approval_requested": "asked the customer to approve",
+    "approval_given": "approved",
+    "approval_refused": "refused the approval",
 }
 FIELD_LABELS = {
     "custom_fields": "custom fields",

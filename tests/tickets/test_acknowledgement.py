@@ -1,0 +1,52 @@
+"""The automatic acknowledgement of a request opened on the portal."""
+
+import pytest
+from django.core import mail
+
+from tests.factories import ReplyTemplateFactory
+from tickets.models import Message, ReplyTemplate, Ticket
+
+pytestmark = pytest.mark.django_db
+ACK = ReplyTemplate.Purpose.ACKNOWLEDGEMENT
+
+
+def open_request(client, queue, callbacks):
+    with callbacks(execute=True):
+        client.post(
+            "/portal/requests/new/", {"queue": queue.pk, "subject": "Printer", "body": "Jams"}
+        )
+    return Ticket.objects.get(subject="Printer")
+
+
+def test_the_customer_gets_the_queues_acknowledgement_by_email(
+    customer_client, customer, portal_queue, django_capture_on_commit_callbacks
+):
+    ReplyTemplateFactory(purpose=ACK, queue=None, name="Global", body="Global text")
+    ReplyTemplateFactory(
+        purpose=ACK, queue=portal_queue, subject="We got {number}", body="Hi {contact_name}"
+    )
+    ticket = open_request(customer_client, portal_queue, django_capture_on_commit_callbacks)
+    (sent,) = mail.outbox
+    assert sent.to == [customer.email]
+    assert sent.subject.endswith(f"We got {ticket.number}")
+    assert "Hi Carla Customer" in sent.body
+    message = ticket.messages.get(kind=Message.Kind.SYSTEM)
+    assert message.sent_at is not None
+    assert ticket.events.filter(action="acknowledged").exists()
+
+
+def test_a_global_acknowledgement_serves_every_queue(
+    customer_client, portal_queue, django_capture_on_commit_callbacks
+):
+    ReplyTemplateFactory(purpose=ACK, queue=None, body="Thanks for {number}")
+    ticket = open_request(customer_client, portal_queue, django_capture_on_commit_callbacks)
+    assert f"Thanks for {ticket.number}" in mail.outbox[0].body
+
+
+def test_no_acknowledgement_template_sends_nothing(
+    customer_client, portal_queue, django_capture_on_commit_callbacks
+):
+    ReplyTemplateFactory(purpose=ReplyTemplate.Purpose.REPLY, queue=None)
+    ticket = open_request(customer_client, portal_queue, django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+    assert ticket.messages.count() == 1

@@ -1,0 +1,36 @@
+"""The approval request's mail and its one-time link.
+
+The link carries the approval's id, signed; it works once because an approval is decided
+once (workflow.decide_approval refuses a second answer)."""
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from tickets.models import Approval
+
+SALT = "tickets.approvals"
+LINK_DAYS = 30
+
+
+def token_for(approval: Approval) -> str:
+    return signing.dumps(approval.pk, salt=SALT)
+
+
+def approval_for_token(token: str) -> Approval | None:
+    try:
+        pk = signing.loads(token, salt=SALT, max_age=LINK_DAYS * 24 * 3600)
+    except signing.BadSignature:
+        return None
+    return Approval.objects.select_related("ticket__contact", "stage").filter(pk=pk).first()
+
+
+def mail_request(approval_pk: int) -> None:
+    approval = Approval.objects.select_related("ticket__contact", "stage").get(pk=approval_pk)
+    contact = approval.ticket.contact
+    url = f"{settings.SITE_URL}{reverse('portal:approval_link', args=[token_for(approval)])}"
+    context = {"approval": approval, "ticket": approval.ticket, "contact": contact, "url": url}
+    subject, body = render_to_string("emails/portal_approval.txt", context).split("\n", 1)
+    send_mail(subject.strip(), body.lstrip(), None, [contact.email])
