@@ -1,16 +1,21 @@
 """The customer portal in a real browser: a visitor signs up, confirms the address, opens a
-request with a file, is acknowledged, reads the agent's answer and closes the request.
+request with a file, is acknowledged (through a real SMTP server), reads the answer an
+agent wrote in the desk and closes the request.
 Screenshots land in var/screenshots/portal-*.png for people to look at."""
 
 import re
 from pathlib import Path
 
 import pytest
-from django.core import mail
 from playwright.sync_api import expect
 
-from tests.factories import PriorityRuleFactory, QueueFactory, ReplyTemplateFactory, UserFactory
-from tickets import workflow
+from tests.factories import (
+    PASSWORD,
+    PriorityRuleFactory,
+    QueueFactory,
+    ReplyTemplateFactory,
+    UserFactory,
+)
 from tickets.models import Contact, ReplyTemplate, Status, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,11 +28,13 @@ def shot(page, name):
     page.screenshot(path=SHOTS / f"portal-{name}.png", full_page=True)
 
 
-def link_in(message) -> str:
-    return re.sub(r"^https?://[^/]+", "", re.search(r"https?://\S+", message.body)[0])
+def link_in(text: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", re.search(r"https?://\S+", text)[0])
 
 
-def test_a_visitor_signs_up_opens_a_request_reads_the_answer_and_closes_it(page, tmp_path):
+def test_a_visitor_signs_up_opens_a_request_reads_the_answer_and_closes_it(
+    browser, live_server, page, tmp_path, smtp_sink
+):
     PriorityRuleFactory()
     agent = UserFactory(first_name="Alice", last_name="Agent")
     queue = QueueFactory(name="Support", stages=["Triage"], is_open_to_portal=True)
@@ -51,7 +58,8 @@ def test_a_visitor_signs_up_opens_a_request_reads_the_answer_and_closes_it(page,
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
-    page.goto(link_in(mail.outbox[-1]))
+    (verification,) = smtp_sink.wait_for(1)
+    page.goto(link_in(verification.get_content()))
     expect(page.get_by_text("Your address is confirmed")).to_be_visible()
     page.get_by_role("link", name="New request").first.click()
     page.select_option("select[name=queue]", label="Support")
@@ -66,12 +74,27 @@ def test_a_visitor_signs_up_opens_a_request_reads_the_answer_and_closes_it(page,
 
     ticket = Ticket.objects.get(subject="The invoice total is wrong")
     assert ticket.contact == Contact.objects.get(email="vera@example.test")
-    acknowledgement = mail.outbox[-1]
-    assert acknowledgement.to == ["vera@example.test"]
-    assert f"We received {ticket.number}" in acknowledgement.subject
+    acknowledgement = smtp_sink.wait_for(2)[-1]
+    assert acknowledgement["To"] == "vera@example.test"
+    assert f"We received {ticket.number}" in acknowledgement["Subject"]
+    assert acknowledgement["Auto-Submitted"] == "auto-replied"
     expect(page.get_by_role("link", name="invoice-42.pdf")).to_be_visible()
 
-    workflow.reply_to_customer(ticket, by=agent, body="Sorry! A corrected invoice follows.")
+    # The agent answers in the desk, in a browser of their own.
+    desk = browser.new_context(base_url=live_server.url).new_page()
+    desk.goto("/accounts/login/")
+    desk.fill("input[name=username]", agent.get_username())
+    desk.fill("input[name=password]", PASSWORD)
+    desk.click("button[type=submit]")
+    desk.goto(f"/desk/requests/{ticket.number}/")
+    desk.locator("button[data-bs-target='#panel-reply']").click()
+    desk.fill("#panel-reply textarea[name=body]", "Sorry! A corrected invoice follows.")
+    desk.get_by_role("button", name="Send reply").click()
+    expect(desk.locator(".alert-success")).to_be_visible()
+    answer = smtp_sink.wait_for(3)[-1]
+    assert answer["To"] == "vera@example.test" and ticket.number in answer["Subject"]
+    desk.context.close()
+
     page.reload()
     expect(page.get_by_text("Sorry! A corrected invoice follows.")).to_be_visible()
     shot(page, "4-request-with-answer")

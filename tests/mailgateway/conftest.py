@@ -5,7 +5,6 @@ is stopped by its PID; each test gets its own account in it, so tests never see 
 other's mail. A machine without Dovecot skips these tests, CI (REQUIRE_SERVICES=1) fails.
 """
 
-import email
 import imaplib
 import os
 import pwd
@@ -17,7 +16,6 @@ import tempfile
 import textwrap
 import time
 import uuid
-from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -26,17 +24,11 @@ import pytest
 from django.utils import timezone
 
 from mailgateway.models import Mailbox
-from tests.conftest import needs
+from tests.conftest import free_port, needs
 from tests.factories import QueueFactory
 
 PASSWORD = "s3cret"
 ACCOUNTS = 50  # per test module
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
@@ -162,46 +154,6 @@ def dovecot():
             process.kill()
             process.wait()
         shutil.rmtree(root, ignore_errors=True)
-
-
-class Sink:
-    """Keeps every message the SMTP server is given."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-    def wait_for(self, count: int, timeout: float = 10) -> list:
-        deadline = time.monotonic() + timeout
-        while len(self.envelopes) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-@pytest.fixture
-def smtp_sink(settings):
-    """A real SMTP server on a free loopback port; Django's SMTP backend sends to it."""
-    from aiosmtpd.controller import Controller
-
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 def make_mail(
