@@ -292,6 +292,19 @@ def test_invalid_filter_shows_the_error_and_no_requests(agent_client, queue):
     assert "Enter a valid date" in response.text
 
 
+def test_more_filters_load_when_their_panel_is_opened(agent_client, queue):
+    assert 'name="stage"' not in agent_client.get(URL).text
+    response = agent_client.get("/desk/requests/filters/")
+    assert 'name="stage"' in response.text
+    assert "navbar" not in response.text
+
+
+def test_more_filters_are_in_the_page_when_one_of_them_is_set(agent_client, queue):
+    html = agent_client.get(URL, {"channel": Channel.PHONE}).text
+    assert 'id="more-filters" class="collapse show"' in html
+    assert 'name="stage"' in html
+
+
 # Sorting and pages
 
 
@@ -374,7 +387,7 @@ def test_list_query_count_does_not_grow_with_stored_rows(
 ):
     for _ in range(count):
         TicketFactory(queue=queue)
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(12):
         assert agent_client.get(URL).status_code == 200
 
 
@@ -504,6 +517,20 @@ def test_bulk_assign_needs_someone(agent_client, queue):
     assert response.status_code == 200
     assert "Choose an owner or a team" in response.context["bulk_form"].errors["owner"][0]
     assert response.context["selected"] == {str(ticket.pk)}
+
+
+def test_a_refused_bulk_action_shows_its_panel_open_with_the_error(agent_client, queue):
+    ticket = TicketFactory(queue=queue)
+    html = bulk(agent_client, [ticket], "assign").text
+    assert 'id="bulk-assign" class="collapse show"' in html
+    assert 'id="error_1_id_owner"' in html
+
+
+def test_bulk_action_fields_load_when_their_panel_is_opened(agent_client, agent, queue):
+    assert 'name="merge_into"' not in agent_client.get(URL).text
+    response = agent_client.get("/desk/requests/bulk/assign/")
+    assert f'<option value="{agent.pk}">Alice Agent</option>' in response.text
+    assert agent_client.get("/desk/requests/bulk/explode/").status_code == 404
 
 
 def test_bulk_assign_to_an_agent_outside_ones_queues_is_refused(agent_client, queue, other_queue):

@@ -122,7 +122,10 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
         "current_query": current_query,
         "columns": _columns(query, filterset.sort_key),
         "sort": filterset.sort_key if filterset.sort_key != DEFAULT_SORT else "",
-        "bulk_form": bulk_form or BulkActionForm(user=request.user),
+        # Closed panels (bulk actions, "More filters") load their fields when opened; a
+        # form that came back with errors renders in place, its panel open.
+        "bulk_form": bulk_form,
+        "bulk_actions": BulkActionForm.ACTIONS,
         "view_form": view_form or SavedViewForm(owner=request.user),
         "saved_views": _saved_views(request.user),
         "page_urls": {
@@ -145,6 +148,26 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
 @agent_required
 def request_list(request):
     return _render_list(request, request.GET)
+
+
+@require_GET
+@agent_required
+def more_filters(request):
+    """The "More filters" fields, fetched when the panel is first opened. It opens only
+    with none of them set, so they start empty."""
+    return render(
+        request, "desk/lists/_more_filters.html", {"filter": TicketFilter(request=request)}
+    )
+
+
+@require_GET
+@agent_required
+def bulk_panel(request, action: str):
+    """One bulk action's fields, fetched when its panel is first opened."""
+    if action not in dict(BulkActionForm.ACTIONS):
+        raise Http404("No such action.")
+    context = {"action": action, "bulk_form": BulkActionForm(user=request.user)}
+    return render(request, "desk/lists/_bulk_panel.html", context)
 
 
 @require_GET
@@ -262,7 +285,9 @@ def delete_view(request, pk: int):
 
 urlpatterns = [
     path("requests/", request_list, name="requests"),
+    path("requests/filters/", more_filters, name="more_filters"),
     path("requests/bulk/", bulk_action, name="bulk"),
+    path("requests/bulk/<str:action>/", bulk_panel, name="bulk_panel"),
     path("search/", search, name="search"),
     path("views/", save_view, name="save_view"),
     path("views/<int:pk>/delete/", delete_view, name="delete_view"),
