@@ -110,9 +110,11 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
     errors show next to their fields with the person's choices kept."""
     filterset = TicketFilter(query, queryset=visible_tickets(request.user), request=request)
     tickets = filterset.qs if filterset.is_valid() else Ticket.objects.none()
-    tickets = tickets.select_related(
-        "contact__company", "queue", "stage", "status", "priority", "owner", "team"
-    ).prefetch_related("tags")
+    # People are joined; the small configuration tables are fetched by id in queries of
+    # their own: joining all of them made PostgreSQL spend 20 ms planning a 1 ms query.
+    tickets = tickets.select_related("contact__company", "owner").prefetch_related(
+        "queue", "stage", "status", "priority", "team", "tags"
+    )
     page = Paginator(tickets, PAGE_SIZE).get_page(query.get("page"))
     current_query = list_query(query)
     context = {
