@@ -387,7 +387,7 @@ def test_list_query_count_does_not_grow_with_stored_rows(
 ):
     for _ in range(count):
         TicketFactory(queue=queue)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(15):
         assert agent_client.get(URL).status_code == 200
 
 
@@ -431,11 +431,19 @@ def test_save_the_current_view(agent_client, agent, queue):
     assert response.url == f"{URL}?owner=me&open=1"
 
 
+def test_saved_view_fields_load_when_their_panel_is_opened(agent_client, agent, queue):
+    team = TeamFactory(name="Night shift")
+    agent.groups.add(team)
+    assert "Night shift" not in agent_client.get(URL).text
+    assert "Night shift" in agent_client.get("/desk/views/fields/").text
+
+
 def test_saved_view_name_must_be_new_for_its_owner(agent_client, agent, queue):
     SavedViewFactory(owner=agent, name="Mine")
     response = agent_client.post("/desk/views/", {"name": "mine", "query": "owner=me"})
     assert response.status_code == 200
     assert "already have a view" in response.context["view_form"].errors["name"][0]
+    assert 'id="save-view" class="collapse show"' in response.text
     assert SavedView.objects.count() == 1
 
 

@@ -124,11 +124,11 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
         "current_query": current_query,
         "columns": _columns(query, filterset.sort_key),
         "sort": filterset.sort_key if filterset.sort_key != DEFAULT_SORT else "",
-        # Closed panels (bulk actions, "More filters") load their fields when opened; a
-        # form that came back with errors renders in place, its panel open.
+        # Closed panels (bulk actions, "More filters", saving the view) load their fields
+        # when opened; a form that came back with errors renders in place, its panel open.
         "bulk_form": bulk_form,
         "bulk_actions": BulkActionForm.ACTIONS,
-        "view_form": view_form or SavedViewForm(owner=request.user),
+        "view_form": view_form,
         "saved_views": _saved_views(request.user),
         "page_urls": {
             "previous": page.has_previous() and _list_url(query, page=page.previous_page_number()),
@@ -263,6 +263,14 @@ def _requests(count: int) -> str:
     return "request" if count == 1 else "requests"
 
 
+@require_GET
+@agent_required
+def save_view_fields(request):
+    """The saved-view form's fields, fetched when its panel is first opened."""
+    context = {"view_form": SavedViewForm(owner=request.user)}
+    return render(request, "desk/lists/_save_view_fields.html", context)
+
+
 @require_POST
 @agent_required
 def save_view(request):
@@ -292,5 +300,6 @@ urlpatterns = [
     path("requests/bulk/<str:action>/", bulk_panel, name="bulk_panel"),
     path("search/", search, name="search"),
     path("views/", save_view, name="save_view"),
+    path("views/fields/", save_view_fields, name="save_view_fields"),
     path("views/<int:pk>/delete/", delete_view, name="delete_view"),
 ]
