@@ -387,7 +387,7 @@ def test_list_query_count_does_not_grow_with_stored_rows(
 ):
     for _ in range(count):
         TicketFactory(queue=queue)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         assert agent_client.get(URL).status_code == 200
 
 

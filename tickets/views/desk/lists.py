@@ -110,12 +110,8 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
     errors show next to their fields with the person's choices kept."""
     filterset = TicketFilter(query, queryset=visible_tickets(request.user), request=request)
     tickets = filterset.qs if filterset.is_valid() else Ticket.objects.none()
-    # People are joined; the small configuration tables are fetched by id in queries of
-    # their own: joining all of them made PostgreSQL spend 20 ms planning a 1 ms query.
-    tickets = tickets.select_related("contact__company", "owner").prefetch_related(
-        "queue", "stage", "status", "priority", "team", "tags"
-    )
-    page = Paginator(tickets, PAGE_SIZE).get_page(query.get("page"))
+    page = Paginator(tickets.values_list("pk", flat=True), PAGE_SIZE).get_page(query.get("page"))
+    page.object_list = _rows(list(page.object_list))
     current_query = list_query(query)
     context = {
         "filter": filterset,
@@ -144,6 +140,21 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
     }
     template = "desk/lists/_results.html" if context["is_htmx"] else "desk/lists/requests.html"
     return render(request, template, context)
+
+
+def _rows(ids: list[int]) -> list[Ticket]:
+    """The page's requests, in the order of `ids`, with what the list shows of them.
+
+    The page is sorted and cut on the requests alone: sorting after the joins made
+    PostgreSQL join every matching request (34,000 open ones for a sort by deadline) to
+    keep 50. People are joined; the small configuration tables come by id in queries of
+    their own, since joining them too made planning take 20 ms for a 1 ms query."""
+    rows = (
+        Ticket.objects.select_related("contact__company", "owner")
+        .prefetch_related("queue", "stage", "status", "priority", "team", "tags")
+        .in_bulk(ids)
+    )
+    return [rows[pk] for pk in ids]
 
 
 @require_GET
