@@ -292,6 +292,19 @@ def test_invalid_filter_shows_the_error_and_no_requests(agent_client, queue):
     assert "Enter a valid date" in response.text
 
 
+def test_more_filters_load_when_their_panel_is_opened(agent_client, queue):
+    assert 'name="stage"' not in agent_client.get(URL).text
+    response = agent_client.get("/desk/requests/filters/")
+    assert 'name="stage"' in response.text
+    assert "navbar" not in response.text
+
+
+def test_more_filters_are_in_the_page_when_one_of_them_is_set(agent_client, queue):
+    html = agent_client.get(URL, {"channel": Channel.PHONE}).text
+    assert 'id="more-filters" class="collapse show"' in html
+    assert 'name="stage"' in html
+
+
 # Sorting and pages
 
 
@@ -374,7 +387,7 @@ def test_list_query_count_does_not_grow_with_stored_rows(
 ):
     for _ in range(count):
         TicketFactory(queue=queue)
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(17):
         assert agent_client.get(URL).status_code == 200
 
 
@@ -418,11 +431,19 @@ def test_save_the_current_view(agent_client, agent, queue):
     assert response.url == f"{URL}?owner=me&open=1"
 
 
+def test_saved_view_fields_load_when_their_panel_is_opened(agent_client, agent, queue):
+    team = TeamFactory(name="Night shift")
+    agent.groups.add(team)
+    assert "Night shift" not in agent_client.get(URL).text
+    assert "Night shift" in agent_client.get("/desk/views/fields/").text
+
+
 def test_saved_view_name_must_be_new_for_its_owner(agent_client, agent, queue):
     SavedViewFactory(owner=agent, name="Mine")
     response = agent_client.post("/desk/views/", {"name": "mine", "query": "owner=me"})
     assert response.status_code == 200
     assert "already have a view" in response.context["view_form"].errors["name"][0]
+    assert 'id="save-view" class="collapse show"' in response.text
     assert SavedView.objects.count() == 1
 
 
@@ -504,6 +525,20 @@ def test_bulk_assign_needs_someone(agent_client, queue):
     assert response.status_code == 200
     assert "Choose an owner or a team" in response.context["bulk_form"].errors["owner"][0]
     assert response.context["selected"] == {str(ticket.pk)}
+
+
+def test_a_refused_bulk_action_shows_its_panel_open_with_the_error(agent_client, queue):
+    ticket = TicketFactory(queue=queue)
+    html = bulk(agent_client, [ticket], "assign").text
+    assert 'id="bulk-assign" class="collapse show"' in html
+    assert 'id="error_1_id_owner"' in html
+
+
+def test_bulk_action_fields_load_when_their_panel_is_opened(agent_client, agent, queue):
+    assert 'name="merge_into"' not in agent_client.get(URL).text
+    response = agent_client.get("/desk/requests/bulk/assign/")
+    assert f'<option value="{agent.pk}">Alice Agent</option>' in response.text
+    assert agent_client.get("/desk/requests/bulk/explode/").status_code == 404
 
 
 def test_bulk_assign_to_an_agent_outside_ones_queues_is_refused(agent_client, queue, other_queue):

@@ -321,6 +321,20 @@ def test_forward_refuses_a_bad_address(agent_client, ticket, mailoutbox):
 # Stages
 
 
+def test_occasional_actions_load_their_form_when_the_panel_is_opened(agent_client, ticket):
+    html = agent_client.get(url("request", ticket)).text
+    assert 'id="panel-close"' in html and 'name="resolved"' not in html
+    response = agent_client.get(url("request_fields", ticket, "close"))
+    assert 'name="resolved"' in response.text
+    assert "navbar" not in response.text
+    assert agent_client.get(url("request_fields", ticket, "explode")).status_code == 404
+
+
+def test_action_fields_of_a_request_in_another_queue_are_404(agent_client):
+    foreign = TicketFactory(queue=QueueFactory())
+    assert agent_client.get(url("request_fields", foreign, "close")).status_code == 404
+
+
 def test_progress_moves_to_the_next_stage(agent_client, ticket):
     response = post(agent_client, "request_progress", ticket)
     assert_back_on_the_page(response, ticket)

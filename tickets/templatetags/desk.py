@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
-from django import template
+from django import forms, template
+from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -67,3 +69,134 @@ def priority_badge(priority):
 @register.filter
 def duration(delta):
     return _span(delta) if delta is not None else ""
+
+
+# Form fields in Bootstrap 5 markup, the markup crispy-forms' bootstrap5 pack writes, for
+# the desk's busy pages. Crispy renders about ten templates per field (0.5 ms a field
+# here); these tags render only the widget's template (0.25 ms). Ordinary forms
+# elsewhere keep crispy.
+
+
+@register.simple_tag
+def field(bound_field) -> str:
+    """One field: label, widget, errors (with the ids crispy gives them), help text."""
+    if bound_field.is_hidden:
+        return str(bound_field)
+    widget = bound_field.field.widget
+    if isinstance(widget, forms.RadioSelect):
+        return _radio_field(bound_field)
+    if isinstance(widget, forms.CheckboxInput):
+        return format_html(
+            '<div class="mb-3"><div id="div_{}" class="form-check">{}'
+            '<label for="{}" class="form-check-label">{}</label>{}{}</div></div>',
+            bound_field.auto_id,
+            _widget(bound_field, "form-check-input"),
+            bound_field.id_for_label,
+            bound_field.label,
+            _errors(bound_field),
+            _help_text(bound_field),
+        )
+    css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+    return format_html(
+        '<div id="div_{}" class="mb-3">{}{}{}{}</div>',
+        bound_field.auto_id,
+        _label(bound_field, "label", for_id=bound_field.id_for_label),
+        _widget(bound_field, css),
+        _errors(bound_field),
+        _help_text(bound_field),
+    )
+
+
+@register.simple_tag
+def fields(form) -> str:
+    """A whole form: its errors that belong to no field, then every field."""
+    return format_html("{}{}", form_errors(form), mark_safe("".join(field(f) for f in form)))
+
+
+@register.simple_tag
+def form_errors(form) -> str:
+    if not form.non_field_errors():
+        return ""
+    return format_html(
+        '<div class="alert alert-block alert-danger"><ul class="m-0">{}</ul></div>',
+        format_html_join("", "<li>{}</li>", ((error,) for error in form.non_field_errors())),
+    )
+
+
+def _label(bound_field, tag: str, *, for_id: str = "", extra: str = "") -> str:
+    required = bound_field.field.required
+    return format_html(
+        '<{} {}class="form-label{}{}">{}{}</{}>',
+        tag,
+        format_html('for="{}" ', for_id) if for_id else "",
+        " requiredField" if required else "",
+        extra,
+        bound_field.label,
+        mark_safe('<span class="asteriskField">*</span>') if required else "",
+        tag,
+    )
+
+
+def _widget(bound_field, css: str) -> str:
+    classes = [bound_field.field.widget.attrs.get("class"), css]
+    if bound_field.errors:
+        classes.append("is-invalid")
+    return bound_field.as_widget(attrs={"class": " ".join(c for c in classes if c)})
+
+
+def _radio_field(bound_field) -> str:
+    css = "form-check-input is-invalid" if bound_field.errors else "form-check-input"
+    options = list(bound_field.subwidgets)
+    # The errors follow the last option: Bootstrap shows them after an .is-invalid input.
+    errors = _errors(bound_field)
+    radios = format_html_join(
+        "",
+        '<div class="form-check"><input type="radio" class="{}" name="{}" value="{}"{}>'
+        '<label for="{}" class="form-check-label">{}</label>{}</div>',
+        (
+            (
+                css,
+                option.data["name"],
+                option.data["value"],
+                flatatt(option.data["attrs"]),
+                option.id_for_label,
+                option.choice_label,
+                errors if option is options[-1] else "",
+            )
+            for option in options
+        ),
+    )
+    return format_html(
+        '<div id="div_{}" class="mb-3"><fieldset{}>{}<div>{}</div>{}</fieldset></div>',
+        bound_field.auto_id,
+        format_html(' aria-describedby="{}_error"', bound_field.auto_id)
+        if bound_field.errors
+        else "",
+        _label(bound_field, "legend", extra=" fs-6"),
+        radios,
+        _help_text(bound_field),
+    )
+
+
+def _errors(bound_field) -> str:
+    if not bound_field.errors:
+        return ""
+    return format_html(
+        '<div id="{}_error" class="invalid-feedback">{}</div>',
+        bound_field.auto_id,
+        format_html_join(
+            "",
+            '<p id="error_{}_{}"><strong>{}</strong></p>',
+            ((n, bound_field.auto_id, error) for n, error in enumerate(bound_field.errors, 1)),
+        ),
+    )
+
+
+def _help_text(bound_field) -> str:
+    if not bound_field.help_text:
+        return ""
+    return format_html(
+        '<div id="{}_helptext" class="form-text">{}</div>',
+        bound_field.auto_id,
+        bound_field.help_text,
+    )

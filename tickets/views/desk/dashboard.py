@@ -1,5 +1,6 @@
 """The dashboard: how the agent's queues stand now, and the last 30 days' flow."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -10,11 +11,10 @@ from django.urls import path
 from django.utils import timezone
 
 from tickets.access import queues_for, visible_tickets
-from tickets.models import Queue, Status, Ticket
+from tickets.models import Priority, Queue, Status, Ticket
 from tickets.views.desk import agent_required
 
 CHART_DAYS = 30
-OPEN = [Status.Base.ACTIVE, Status.Base.POSTPONED]
 
 
 def per_day(tickets: QuerySet[Ticket], field: str, since: datetime) -> dict[date, int]:
@@ -102,34 +102,66 @@ def _last_days(now: datetime) -> tuple[list[date], datetime]:
     return days, timezone.make_aware(datetime.combine(days[0], time.min))
 
 
+def _open_groups(user, now: datetime) -> list[dict]:
+    """The agent's open requests counted per queue, status and priority (a few dozen rows):
+    one pass over them, where a query per panel read them five times. Names are looked up
+    afterwards: joining them before grouping doubled the query's time."""
+    return list(
+        visible_tickets(user)
+        .open()
+        .order_by()
+        .values("queue", "status", "priority")
+        .annotate(
+            count=Count("pk"),
+            unassigned=Count("pk", filter=Q(owner__isnull=True)),
+            overdue=Count("pk", filter=Q(deadline__lt=now)),
+            mine=Count("pk", filter=Q(owner=user)),
+        )
+    )
+
+
+def _count_by(groups: list[dict], key: str) -> Counter:
+    counts = Counter()
+    for group in groups:
+        counts[group[key]] += group["count"]
+    return counts
+
+
 def _panels(user) -> dict:
     now = timezone.now()
-    tickets = visible_tickets(user)
-    open_tickets = tickets.open()
+    groups = _open_groups(user, now)
+    statuses = Status.objects.in_bulk({g["status"] for g in groups})
+    priorities = Priority.objects.in_bulk({g["priority"] for g in groups})
     # Membership joins would repeat a queue once per team; select the queues by id instead.
-    queues = (
-        Queue.objects.filter(pk__in=queues_for(user).values("pk"))
-        .annotate(open_count=Count("tickets", filter=Q(tickets__base_status__in=OPEN)))
-        .order_by("name")
-    )
-    by_status = (
-        open_tickets.order_by()
-        .values("status", "status__name", "base_status")
-        .annotate(count=Count("pk"))
-        .order_by("base_status", "status__name")
-    )
-    by_priority = (
-        open_tickets.order_by()
-        .values("priority", "priority__name", "priority__color", "priority__rank")
-        .annotate(count=Count("pk"))
-        .order_by("-priority__rank")
-    )
-    totals = open_tickets.aggregate(
-        open=Count("pk"),
-        unassigned=Count("pk", filter=Q(owner__isnull=True)),
-        overdue=Count("pk", filter=Q(deadline__lt=now)),
-        mine=Count("pk", filter=Q(owner=user)),
-    )
+    queues = list(Queue.objects.filter(pk__in=queues_for(user).values("pk")).order_by("name"))
+    open_by_queue = _count_by(groups, "queue")
+    for queue in queues:
+        queue.open_count = open_by_queue[queue.pk]
+    by_status = [
+        {
+            "status": pk,
+            "status__name": statuses[pk].name,
+            "base_status": statuses[pk].base,
+            "count": count,
+        }
+        for pk, count in _count_by(groups, "status").items()
+    ]
+    by_status.sort(key=lambda row: (row["base_status"], row["status__name"]))
+    by_priority = [
+        {
+            "priority": pk,
+            "priority__name": priorities[pk].name,
+            "priority__color": priorities[pk].color,
+            "priority__rank": priorities[pk].rank,
+            "count": count,
+        }
+        for pk, count in _count_by(groups, "priority").items()
+    ]
+    by_priority.sort(key=lambda row: -row["priority__rank"])
+    totals = {"open": sum(group["count"] for group in groups)} | {
+        name: sum(group[name] for group in groups) for name in ("unassigned", "overdue", "mine")
+    }
+    tickets = visible_tickets(user)
     days, since = _last_days(now)
     chart = created_vs_closed(
         per_day(tickets, "created_at", since), per_day(tickets, "closed_at", since), days

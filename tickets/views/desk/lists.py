@@ -110,10 +110,8 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
     errors show next to their fields with the person's choices kept."""
     filterset = TicketFilter(query, queryset=visible_tickets(request.user), request=request)
     tickets = filterset.qs if filterset.is_valid() else Ticket.objects.none()
-    tickets = tickets.select_related(
-        "contact__company", "queue", "stage", "status", "priority", "owner", "team"
-    ).prefetch_related("tags")
-    page = Paginator(tickets, PAGE_SIZE).get_page(query.get("page"))
+    page = Paginator(tickets.values_list("pk", flat=True), PAGE_SIZE).get_page(query.get("page"))
+    page.object_list = _rows(list(page.object_list))
     current_query = list_query(query)
     context = {
         "filter": filterset,
@@ -122,8 +120,11 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
         "current_query": current_query,
         "columns": _columns(query, filterset.sort_key),
         "sort": filterset.sort_key if filterset.sort_key != DEFAULT_SORT else "",
-        "bulk_form": bulk_form or BulkActionForm(user=request.user),
-        "view_form": view_form or SavedViewForm(owner=request.user),
+        # Closed panels (bulk actions, "More filters", saving the view) load their fields
+        # when opened; a form that came back with errors renders in place, its panel open.
+        "bulk_form": bulk_form,
+        "bulk_actions": BulkActionForm.ACTIONS,
+        "view_form": view_form,
         "saved_views": _saved_views(request.user),
         "page_urls": {
             "previous": page.has_previous() and _list_url(query, page=page.previous_page_number()),
@@ -141,10 +142,45 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
     return render(request, template, context)
 
 
+def _rows(ids: list[int]) -> list[Ticket]:
+    """The page's requests, in the order of `ids`, with what the list shows of them.
+
+    The page is sorted and cut on the requests alone: sorting after the joins made
+    PostgreSQL join every matching request (34,000 open ones for a sort by deadline) to
+    keep 50. People are joined; the small configuration tables come by id in queries of
+    their own, since joining them too made planning take 20 ms for a 1 ms query."""
+    rows = (
+        Ticket.objects.select_related("contact__company", "owner")
+        .prefetch_related("queue", "stage", "status", "priority", "team", "tags")
+        .in_bulk(ids)
+    )
+    return [rows[pk] for pk in ids]
+
+
 @require_GET
 @agent_required
 def request_list(request):
     return _render_list(request, request.GET)
+
+
+@require_GET
+@agent_required
+def more_filters(request):
+    """The "More filters" fields, fetched when the panel is first opened. It opens only
+    with none of them set, so they start empty."""
+    return render(
+        request, "desk/lists/_more_filters.html", {"filter": TicketFilter(request=request)}
+    )
+
+
+@require_GET
+@agent_required
+def bulk_panel(request, action: str):
+    """One bulk action's fields, fetched when its panel is first opened."""
+    if action not in dict(BulkActionForm.ACTIONS):
+        raise Http404("No such action.")
+    context = {"action": action, "bulk_form": BulkActionForm(user=request.user)}
+    return render(request, "desk/lists/_bulk_panel.html", context)
 
 
 @require_GET
@@ -238,6 +274,14 @@ def _requests(count: int) -> str:
     return "request" if count == 1 else "requests"
 
 
+@require_GET
+@agent_required
+def save_view_fields(request):
+    """The saved-view form's fields, fetched when its panel is first opened."""
+    context = {"view_form": SavedViewForm(owner=request.user)}
+    return render(request, "desk/lists/_save_view_fields.html", context)
+
+
 @require_POST
 @agent_required
 def save_view(request):
@@ -262,8 +306,11 @@ def delete_view(request, pk: int):
 
 urlpatterns = [
     path("requests/", request_list, name="requests"),
+    path("requests/filters/", more_filters, name="more_filters"),
     path("requests/bulk/", bulk_action, name="bulk"),
+    path("requests/bulk/<str:action>/", bulk_panel, name="bulk_panel"),
     path("search/", search, name="search"),
     path("views/", save_view, name="save_view"),
+    path("views/fields/", save_view_fields, name="save_view_fields"),
     path("views/<int:pk>/delete/", delete_view, name="delete_view"),
 ]

@@ -96,6 +96,11 @@ ACTION_FORMS = {
     "link": LinkForm,
 }
 
+# Panels that load their form when first opened (they are opened now and then); reply,
+# note and link are in the page from the start. One that comes back with errors is
+# rendered in place, open.
+LAZY_PANELS = ("ask", "forward", "regress", "postpone", "close", "merge")
+
 
 # The page
 
@@ -115,8 +120,10 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
     panel opens to show them."""
     bound = bound or {}
     forms = {
-        name: bound.get(name) or _blank_form(name, ticket, request.user) for name in ACTION_FORMS
-    }
+        name: _blank_form(name, ticket, request.user)
+        for name in ACTION_FORMS
+        if name not in LAZY_PANELS
+    } | bound
     summary = _summary_context(ticket)
     actions = _actions(
         ticket, stage_position=summary["stage_position"], next_stage=summary["next_stage"]
@@ -138,6 +145,17 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         **_customer_history(ticket, request.user),
     }
     return render(request, "desk/request/page.html", context)
+
+
+@agent_required
+@require_GET
+def action_fields(request, number, name):
+    """The fields of an action's form, fetched when its panel is first opened."""
+    if name not in LAZY_PANELS:
+        raise Http404("No such action.")
+    ticket = get_ticket_for_agent(request.user, number)
+    form = _blank_form(name, ticket, request.user)
+    return render(request, "desk/request/_fields.html", {"form": form})
 
 
 def _blank_form(name: str, ticket: Ticket, user):
@@ -740,6 +758,7 @@ def attachment(request, number, pk):
 urlpatterns = [
     path("requests/<str:number>/", request_page, name="request"),
     path("requests/<str:number>/properties/", properties, name="request_properties"),
+    path("requests/<str:number>/fields/<str:name>/", action_fields, name="request_fields"),
     path("requests/<str:number>/reply/", reply, name="request_reply"),
     path("requests/<str:number>/template/<int:pk>/", reply_template, name="request_template"),
     path("requests/<str:number>/note/", note, name="request_note"),
