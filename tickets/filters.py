@@ -237,7 +237,7 @@ class TicketFilter(FilterSet):
     def filter_overdue(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(deadline__lt=timezone.now(), base_status__in=OPEN_BASES)
+        return queryset.overdue(timezone.now())
 
     def filter_unread(self, queryset, name, value):
         return queryset.filter(is_unread=True) if value else queryset

@@ -35,6 +35,12 @@ def deadline(ticket, now=None):
     """Time left until the deadline, or how long it is overdue; nothing once closed."""
     if ticket.deadline is None or not ticket.is_open:
         return ""
+    if ticket.base_status == "postponed":
+        # Its clocks stand still while it waits; the deadline moves on when it wakes.
+        return format_html(
+            '<span class="text-body-secondary" title="{}">paused</span>',
+            f"{ticket.deadline:%Y-%m-%d %H:%M}",
+        )
     left = ticket.deadline - (now or timezone.now())
     if left < timedelta(0):
         return format_html(

@@ -114,7 +114,8 @@ def _open_groups(user, now: datetime) -> list[dict]:
         .annotate(
             count=Count("pk"),
             unassigned=Count("pk", filter=Q(owner__isnull=True)),
-            overdue=Count("pk", filter=Q(deadline__lt=now)),
+            # Postponed requests' clocks stand still: only active ones run late.
+            overdue=Count("pk", filter=Q(deadline__lt=now, base_status=Status.Base.ACTIVE)),
             mine=Count("pk", filter=Q(owner=user)),
         )
     )
