@@ -4,9 +4,12 @@ from datetime import timedelta
 
 from django import forms, template
 from django.forms.utils import flatatt
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+
+from mailgateway import display
 
 register = template.Library()
 
@@ -206,3 +209,23 @@ def _help_text(bound_field) -> str:
         bound_field.auto_id,
         bound_field.help_text,
     )
+
+
+@register.filter
+def split_quoted(text: str) -> tuple[str, str]:
+    """A mail's new text and its folded part (quoted history, signature)."""
+    return display.split_quoted(text or "")
+
+
+@register.simple_tag
+def message_html(message, ticket):
+    """The mail's sanitized HTML with its cid: images shown from their attachments; remote
+    images stay blocked (their address was moved aside when the mail was taken in)."""
+    urls = {
+        attachment.content_id.strip("<>"): reverse(
+            "desk:request_attachment", args=[ticket.number, attachment.pk]
+        )
+        for attachment in message.attachments.all()
+        if attachment.content_id
+    }
+    return mark_safe(display.inline_html(message.body_html, urls))  # sanitized on arrival
