@@ -250,6 +250,15 @@ class NoteForm(RequestForm):
     time_units = TimeUnitsField()
 
 
+class ApprovalForm(RequestForm):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="What should the customer approve?",
+        help_text="They decide on the portal or by the link we email them; the request "
+        "cannot move on to its next stage until they approve.",
+    )
+
+
 class AskForm(RequestForm):
     colleague = AgentChoiceField(queryset=None, empty_label="Choose a colleague")
     question = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import workflow
 from tickets.access import get_ticket_for_agent, visible_tickets
 from tickets.forms.request import (
+    ApprovalForm,
     AskForm,
     CloseForm,
     ForwardForm,
@@ -94,12 +95,13 @@ ACTION_FORMS = {
     "close": CloseForm,
     "merge": MergeForm,
     "link": LinkForm,
+    "approval": ApprovalForm,
 }
 
 # Panels that load their form when first opened (they are opened now and then); reply,
 # note and link are in the page from the start. One that comes back with errors is
 # rendered in place, open.
-LAZY_PANELS = ("ask", "forward", "regress", "postpone", "close", "merge")
+LAZY_PANELS = ("ask", "forward", "regress", "postpone", "close", "merge", "approval")
 
 
 # The page
@@ -139,6 +141,7 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         "related": visible_tickets(request.user).filter(related=ticket).select_related("status"),
         "collaborators": list(ticket.collaborators.all()),
         "merged_tickets": list(ticket.merged_tickets.all()),
+        "approvals": list(ticket.approvals.select_related("stage").order_by("-requested_at")),
         "first_response": ticket.replied_at - ticket.created_at if ticket.replied_at else None,
         **summary,
         **_timeline_context(request, ticket),
@@ -170,7 +173,7 @@ def _blank_form(name: str, ticket: Ticket, user):
 def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -> dict:
     """Which actions apply to the request as it is now."""
     names = ["reply", "note", "ask", "forward", "progress", "regress", "postpone", "reactivate"]
-    names += ["close", "delete", "restore", "merge", "link", "email", "print"]
+    names += ["close", "delete", "restore", "merge", "link", "email", "print", "approval"]
     actions = dict.fromkeys(names, False)
     if ticket.base_status == Status.Base.DELETED:
         return actions | {"restore": True}
@@ -194,6 +197,7 @@ def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -
         "link": True,
         "email": has_contact,
         "print": True,
+        "approval": has_contact and ticket.is_open and next_stage is not None,
     }
 
 
@@ -536,6 +540,17 @@ def forward(request, number):
     return _run_form(request, number, "forward", act, "The request is forwarded.")
 
 
+@agent_required
+@require_POST
+def ask_approval(request, number):
+    def act(ticket, data):
+        workflow.request_approval(ticket, text=data["text"], by=request.user)
+
+    return _run_form(
+        request, number, "approval", act, "The customer is asked to approve.", error_field="text"
+    )
+
+
 # Lifecycle: stages and status
 
 
@@ -766,6 +781,7 @@ urlpatterns = [
     path("requests/<str:number>/notes/<int:pk>/delete/", note_delete, name="request_note_delete"),
     path("requests/<str:number>/ask/", ask, name="request_ask"),
     path("requests/<str:number>/forward/", forward, name="request_forward"),
+    path("requests/<str:number>/approval/", ask_approval, name="request_approval"),
     path("requests/<str:number>/progress/", progress, name="request_progress"),
     path("requests/<str:number>/regress/", regress, name="request_regress"),
     path("requests/<str:number>/postpone/", postpone, name="request_postpone"),
