@@ -189,6 +189,31 @@ class Ticket(models.Model):
             models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
             # Newest first, the default order of every list.
             models.Index(fields=["-created_at"], name="ticket_created"),
+            # The dashboard's counts and the open-request filters, read from the index
+            # alone (the key holds every column they touch).
+            models.Index(
+                fields=["queue", "status", "priority", "owner", "deadline", "base_status"],
+                condition=Q(base_status__in=["active", "postponed"]),
+                name="ticket_open_counts",
+            ),
+            # Open requests by nearest and by latest deadline (empty ones last both ways).
+            models.Index(
+                fields=["deadline", "id"],
+                condition=Q(base_status__in=["active", "postponed"]),
+                name="ticket_open_deadline",
+            ),
+            models.Index(
+                models.F("deadline").desc(nulls_last=True),
+                models.F("id").desc(),
+                condition=Q(base_status__in=["active", "postponed"]),
+                name="ticket_open_deadline_desc",
+            ),
+            # The dashboard's closed-per-day chart.
+            models.Index(
+                fields=["closed_at", "queue"],
+                condition=Q(closed_at__isnull=False),
+                name="ticket_closed_at",
+            ),
             # The sweep (escalation.engine), one partial index per due time: each holds
             # only the rows its query can select, so finding the due ones is a short range
             # scan whatever the number of requests.
