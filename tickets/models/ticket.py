@@ -196,17 +196,13 @@ class Ticket(models.Model):
                 condition=Q(base_status__in=["active", "postponed"]),
                 name="ticket_open_counts",
             ),
-            # Open requests by nearest and by latest deadline (empty ones last both ways).
+            # Open requests by nearest deadline; by latest deadline (empty ones last) is an
+            # expression index made on PostgreSQL only (migration 0007): SQLite cannot
+            # index NULLS LAST.
             models.Index(
                 fields=["deadline", "id"],
                 condition=Q(base_status__in=["active", "postponed"]),
                 name="ticket_open_deadline",
-            ),
-            models.Index(
-                models.F("deadline").desc(nulls_last=True),
-                models.F("id").desc(),
-                condition=Q(base_status__in=["active", "postponed"]),
-                name="ticket_open_deadline_desc",
             ),
             # The dashboard's closed-per-day chart.
             models.Index(
