@@ -37,3 +37,10 @@ def test_a_postponed_request_is_paused_not_overdue(agent_client, agent, late):
     assert late.number not in agent_client.get("/desk/requests/?overdue=1").content.decode()
     page = agent_client.get("/desk/requests/?open=1").content.decode()
     assert late.number in page and "paused" in page
+
+
+def test_the_list_shows_first_response_and_time_spent(agent_client, agent, late):
+    workflow.reply_to_customer(late, by=agent, body="On it.")
+    page = agent_client.get("/desk/requests/").content.decode()
+    assert "answered in 2h 0m" in page
+    assert "Time spent: queue" in page
