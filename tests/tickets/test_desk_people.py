@@ -239,3 +239,21 @@ def test_a_company_needs_a_name_unique_ignoring_case(agent_client):
     clash = agent_client.post("/desk/companies/new/", {"name": "ACME"})
     assert clash.context["form"].errors["name"] == ["There is already a company called Acme."]
     assert Company.objects.count() == 1
+
+
+def test_an_agent_invites_a_contact_to_the_portal(
+    agent_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    person = ContactFactory(email="nina@example.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(f"/desk/contacts/{person.pk}/invite/")
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.user is not None
+    (invitation,) = mailoutbox
+    assert invitation.to == ["nina@example.test"] and "/portal/" in invitation.body
+
+
+def test_inviting_needs_a_post(agent_client):
+    person = ContactFactory()
+    assert agent_client.get(f"/desk/contacts/{person.pk}/invite/").status_code == 405

@@ -2,10 +2,13 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.views.decorators.http import require_POST
 
+from tickets import accounts
 from tickets.access import visible_tickets
 from tickets.forms.people import CompanyForm, ContactForm
 from tickets.models import Company, Contact, Status, Ticket
@@ -100,6 +103,21 @@ def contact_edit(request, pk: int):
 
 
 @agent_required
+@require_POST
+def contact_invite(request, pk: int):
+    """Mail the contact a one-time link to set a portal password."""
+    person = get_object_or_404(Contact, pk=pk)
+    with transaction.atomic():
+        try:
+            accounts.invite_contact(person)
+        except ValueError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{person.email} is invited to the portal.")
+    return redirect("desk:contact", pk=person.pk)
+
+
+@agent_required
 def companies(request):
     query = request.GET.get("q", "").strip()
     found = Company.objects.annotate(
@@ -163,6 +181,7 @@ urlpatterns = [
     path("contacts/new/", contact_new, name="contact_new"),
     path("contacts/<int:pk>/", contact, name="contact"),
     path("contacts/<int:pk>/edit/", contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/invite/", contact_invite, name="contact_invite"),
     path("companies/", companies, name="companies"),
     path("companies/new/", company_new, name="company_new"),
     path("companies/<int:pk>/", company, name="company"),
