@@ -154,7 +154,8 @@ def _rows(ids: list[int]) -> list[Ticket]:
         .prefetch_related("queue", "stage", "status", "priority", "team", "tags")
         .in_bulk(ids)
     )
-    return [rows[pk] for pk in ids]
+    # One deleted in between is simply not shown.
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 @require_GET
