@@ -18,6 +18,7 @@ import os
 import poplib
 import re
 import ssl
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ class Fetched:
     raw: bytes
 
 
-class MailSource:
+class MailSource(ABC):
     """Fetch pending mail; `done(ref)` tells the server once the mail is committed."""
 
     def __init__(self, mailbox: Mailbox):
@@ -58,14 +59,16 @@ class MailSource:
     def __exit__(self, *exc):
         self.close()
 
+    @abstractmethod
     def fetch(self, limit: int) -> Iterator[Fetched]:
-        raise NotImplementedError
+        """Up to `limit` mails not yet committed, oldest first."""
 
+    @abstractmethod
     def done(self, ref) -> None:
-        raise NotImplementedError
+        """The mail is committed: flag, delete or move it on the server."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 (a source with no connection has nothing to close)
+        return None
 
 
 class ImapSource(MailSource):
