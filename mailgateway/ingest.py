@@ -410,14 +410,10 @@ def _create(
         contact=contact,
         body=_body(mail, _too_large(mail)),
         body_html=mail.body_html,
+        message_headers={**_headers(mail, raw, key), "subject": mail.subject[:998]},
         now=now,
     )
-    # create_ticket writes the first message; the mail's own headers are ours to add.
     message = ticket.messages.get()
-    for field, value in _headers(mail, raw, key).items():
-        setattr(message, field, value)
-    message.subject = mail.subject[:998]
-    message.save()
     _store_attachments(message, mail)
     return ticket, message
 

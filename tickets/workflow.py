@@ -329,6 +329,7 @@ def create_ticket(
     time_units: int = 0,
     outbound_email: bool = False,
     attachments: Iterable = (),
+    message_headers: dict | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Register a request: its number, its defaults, its first message and its event.
@@ -336,7 +337,9 @@ def create_ticket(
     The first message comes from the contact (an email, the content of a phone call, a
     portal message); an internal request's first message is an internal note. With
     `outbound_email` an agent opens the request by writing to the contact: the first
-    message is that email, and it is sent.
+    message is that email, and it is sent. `message_headers` are further fields of the
+    first message as it arrived (from/to/cc, Message-ID and threading headers, raw
+    source, its own subject).
     """
     now = now or timezone.now()
     subject = subject.strip()
@@ -400,19 +403,21 @@ def create_ticket(
         )
         return ticket
     internal = channel == Channel.INTERNAL
+    headers = dict(message_headers or {})
     message = add_message(
         ticket,
         by=by if internal else None,
         contact=None if internal else contact,
         kind=FIRST_MESSAGE_KIND[channel],
         direction=Message.Direction.INTERNAL if internal else Message.Direction.INBOUND,
-        subject=subject,
+        subject=headers.pop("subject", subject),
         body_text=body,
         body_html=body_html,
         time_units=time_units,
         now=now,
         log=False,
         notify=False,
+        **headers,
     )
     attach_files(message, attachments)
     return ticket

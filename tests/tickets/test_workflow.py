@@ -476,3 +476,21 @@ def test_every_step_writes_its_events_in_the_same_transaction(ticket, agent):
         .exclude(action="created")
         .values_list("actor", flat=True)
     ) == {agent.pk}
+
+
+def test_the_first_message_keeps_the_headers_it_arrived_with():
+    ticket = TicketFactory(
+        subject="Printer",
+        message_headers={
+            "subject": "Re: Printer (was: toner)",
+            "from_address": "Dana <dana@example.test>",
+            "message_id": "<first@example.test>",
+        },
+    )
+    message = ticket.messages.get()
+    assert (message.subject, message.from_address, message.message_id) == (
+        "Re: Printer (was: toner)",
+        "Dana <dana@example.test>",
+        "<first@example.test>",
+    )
+    assert ticket.subject == "Printer"
