@@ -20,7 +20,6 @@ from django.core.files.base import ContentFile, File
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mailgateway import loops, matching
@@ -312,29 +311,14 @@ def _contact(mail: ParsedMail) -> Contact:
         except ValidationError:
             continue
         name = mail.from_name if address == mail.from_address else ""
-        contact = _contact_by_email(address)
-        if contact is None:
-            try:
-                with transaction.atomic():
-                    contact = Contact.objects.create(email=address, name=name[:200])
-            except IntegrityError:  # a concurrent mail from the same new sender
-                contact = _contact_by_email(address)
-        elif name and not contact.name:
+        contact = Contact.objects.find_or_create(address, name=name)
+        if name and not contact.name:
             contact.name = name[:200]
             contact.save(update_fields=["name"])
         return contact
     raise IngestError(
         f"No valid sender address (From: {mail.header('from') or 'missing'}); "
         "a request needs a contact."
-    )
-
-
-def _contact_by_email(address: str) -> Contact | None:
-    # lower(email) = lower(address) is what the contact_email_unique_ci index serves
-    return (
-        Contact.objects.alias(email_lower=Lower("email"))
-        .filter(email_lower=address.lower())
-        .first()
     )
 
 

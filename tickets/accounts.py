@@ -113,9 +113,7 @@ def sign_up(*, email: str, name: str, password: str) -> None:
     """A visitor asks for an account. The contact is found by address (case-insensitively)
     or made; the account works once the address is confirmed by the mailed link. The
     answer on the page is the same either way, so addresses cannot be probed."""
-    contact = Contact.objects.filter(email__iexact=email).select_related("user").first()
-    if contact is None:
-        contact = Contact.objects.create(email=email, name=name)
+    contact = Contact.objects.find_or_create(email, name=name)
     user = contact.user
     if user is not None and (user.is_active or is_agent(user)):
         transaction.on_commit(
@@ -152,7 +150,7 @@ def verify(user: AbstractBaseUser, token: str) -> bool:
 def send_sign_in_link(email: str) -> None:
     """Mail a one-time sign-in link to a customer with a working account; nothing otherwise
     (the page says the same either way)."""
-    contact = Contact.objects.filter(email__iexact=email).select_related("user").first()
+    contact = Contact.objects.with_email(email).select_related("user").first()
     user = contact.user if contact else None
     if user is None or not user.is_active or is_agent(user):
         return

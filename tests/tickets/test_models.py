@@ -29,3 +29,14 @@ def test_the_same_name_may_appear_under_different_parents():
 def test_a_category_shows_its_name_and_its_path():
     laptops = CategoryFactory(name="Laptops", parent=CategoryFactory(name="Hardware"))
     assert (str(laptops), laptops.path) == ("Laptops", "Hardware › Laptops")
+
+
+def test_find_or_create_finds_a_contact_whatever_the_case_of_the_address():
+    dana = ContactFactory(email="Dana@Example.test")
+    assert Contact.objects.find_or_create(" dana@example.TEST ", name="D") == dana
+    assert Contact.objects.count() == 1
+
+
+def test_find_or_create_makes_a_new_contact_with_its_name():
+    contact = Contact.objects.find_or_create("new@example.test", name="New Person")
+    assert (contact.email, contact.name) == ("new@example.test", "New Person")

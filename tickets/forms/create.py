@@ -152,7 +152,7 @@ class NewRequestForm(forms.Form):
             return picked
         typed = data.get("contact_query", "").strip()
         if "@" in typed:
-            found = Contact.objects.filter(email__iexact=typed).first()
+            found = Contact.objects.with_email(typed).first()
             if found is not None:
                 return found
         if not self.new_contact.is_valid():

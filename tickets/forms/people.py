@@ -26,7 +26,7 @@ class ContactForm(forms.ModelForm):
         if not email:
             return email
         # The database compares addresses case-insensitively; say so before it refuses.
-        clash = Contact.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).first()
+        clash = Contact.objects.with_email(email).exclude(pk=self.instance.pk).first()
         if clash is not None:
             self.clashing_contact = clash
             raise forms.ValidationError(

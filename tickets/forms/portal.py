@@ -64,7 +64,7 @@ class SignInForm(forms.Form):
                 "Too many failed sign-ins. Wait "
                 f"{ratelimit.minutes('sign_in')} minutes and try again, or reset your password."
             )
-        contact = Contact.objects.filter(email__iexact=email).select_related("user").first()
+        contact = Contact.objects.with_email(email).select_related("user").first()
         account = contact.user if contact else None
         user = None
         if account is not None:

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 
 
@@ -19,6 +19,25 @@ class Company(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ContactQuerySet(models.QuerySet):
+    def with_email(self, address: str):
+        """Case-insensitively, the way the lower(email) unique index can serve it (an
+        iexact lookup compiles to UPPER(...) LIKE on PostgreSQL, which it cannot)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=address.strip().lower())
+
+    def find_or_create(self, email: str, *, name: str = "") -> "Contact":
+        """The contact with this address, or a new one; safe when two callers (two
+        mails from the same new sender) make it at once."""
+        contact = self.with_email(email).first()
+        if contact is not None:
+            return contact
+        try:
+            with transaction.atomic():
+                return self.create(email=email.strip(), name=name[:200])
+        except IntegrityError:
+            return self.with_email(email).get()
 
 
 class Contact(models.Model):
@@ -43,6 +62,8 @@ class Contact(models.Model):
         default=False, help_text="May follow every request of their company on the portal."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "email"]

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, emails, **options):
         for email in emails:
-            contact = Contact.objects.filter(email__iexact=email).select_related("user").first()
+            contact = Contact.objects.with_email(email).select_related("user").first()
             if contact is None:
                 raise CommandError(f"No contact has the address {email}.")
             try:
