@@ -1274,44 +1274,50 @@ def escalate_tickets(
     return reached
 
 
-@transaction.atomic
-def raise_alerts(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
-    """Record for each request that it stayed New past its alert time. The caller holds
-    the row locks; returns the requests alerted now (not those alerted already)."""
-    now = now or timezone.now()
-    alerted = [
+def _flag_passed(
+    tickets: list[Ticket], *, due: str, flag: str, action: str, reason: str, now: datetime
+) -> list[Ticket]:
+    """Record, once, that each active request's `due` time has passed, in its `flag`
+    field. The caller holds the row locks; returns the requests flagged now."""
+    passed = [
         ticket
         for ticket in tickets
         if ticket.base_status == Status.Base.ACTIVE
-        and ticket.alerted_at is None
-        and ticket.alert_at is not None
-        and ticket.alert_at <= now
+        and getattr(ticket, flag) is None
+        and getattr(ticket, due) is not None
+        and getattr(ticket, due) <= now
     ]
-    changes = [_Change(ticket, by=None, now=now) for ticket in alerted]
+    changes = [_Change(ticket, by=None, now=now) for ticket in passed]
     for change in changes:
-        change.set("alerted_at", now, action="alerted", reason="Still new past its alert time.")
+        change.set(flag, now, action=action, reason=reason)
     _save_many(changes)
-    return alerted
+    return passed
+
+
+@transaction.atomic
+def raise_alerts(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
+    """Record for each request that it stayed New past its alert time."""
+    return _flag_passed(
+        tickets,
+        due="alert_at",
+        flag="alerted_at",
+        action="alerted",
+        reason="Still new past its alert time.",
+        now=now or timezone.now(),
+    )
 
 
 @transaction.atomic
 def flag_overdue(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
-    """Record for each request that its deadline has passed. The caller holds the row
-    locks; returns the requests flagged now."""
-    now = now or timezone.now()
-    overdue = [
-        ticket
-        for ticket in tickets
-        if ticket.base_status == Status.Base.ACTIVE
-        and ticket.overdue_flagged_at is None
-        and ticket.deadline is not None
-        and ticket.deadline <= now
-    ]
-    changes = [_Change(ticket, by=None, now=now) for ticket in overdue]
-    for change in changes:
-        change.set("overdue_flagged_at", now, action="overdue", reason="The deadline has passed.")
-    _save_many(changes)
-    return overdue
+    """Record for each request that its deadline has passed."""
+    return _flag_passed(
+        tickets,
+        due="deadline",
+        flag="overdue_flagged_at",
+        action="overdue",
+        reason="The deadline has passed.",
+        now=now or timezone.now(),
+    )
 
 
 @transaction.atomic
