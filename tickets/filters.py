@@ -7,7 +7,7 @@ can see, and the list itself always starts from tickets.access.visible_tickets.
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_filters import (
     BooleanFilter,
@@ -19,8 +19,9 @@ from django_filters import (
 )
 from mptt.forms import TreeNodeChoiceField
 
+from tickets import search
 from tickets.access import queues_for, sees_everything
-from tickets.models import Category, Channel, Message, Priority, Stage, Status, Tag, Ticket
+from tickets.models import Category, Channel, Priority, Stage, Status, Tag, Ticket
 
 # Columns a list can be sorted by: the `sort=` value → the fields it orders by.
 SORTS = {
@@ -193,19 +194,22 @@ class TicketFilter(FilterSet):
         chosen = self.form.cleaned_data
         if not chosen.get("status") and not chosen.get("base_status"):
             queryset = queryset.exclude(base_status__in=HIDDEN_BY_DEFAULT)
-        return super().filter_queryset(queryset).order_by(*ordering_for(self.sort_key))
+        queryset = super().filter_queryset(queryset)
+        if self.ranks_by_relevance:
+            return search.ranked(queryset, chosen["q"])
+        return queryset.order_by(*ordering_for(self.sort_key))
+
+    @property
+    def ranks_by_relevance(self) -> bool:
+        """Words searched for and no column chosen: best matches first."""
+        chosen = getattr(self.form, "cleaned_data", {})
+        return bool(chosen.get("q") and not self.data.get("sort"))
 
     def keep_all(self, queryset, name, value):
         return queryset
 
     def filter_words(self, queryset, name, value):
-        """Every word must be in the subject or in one of the messages (or be the number)."""
-        for word in value.split()[:8]:
-            in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=word)
-            queryset = queryset.filter(
-                Q(subject__icontains=word) | Q(number__iexact=word) | Exists(in_messages)
-            )
-        return queryset
+        return search.matching(queryset, value)
 
     def filter_open(self, queryset, name, value):
         return queryset.filter(base_status__in=OPEN_BASES) if value else queryset

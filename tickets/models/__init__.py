@@ -16,6 +16,7 @@ from .config import (
 from .history import Event
 from .message import Attachment, Message
 from .people import Company, Contact
+from .search import SearchDocument
 from .ticket import Channel, Ticket, TimeCounter, TimeSpent
 from .workspace import SavedView
 
@@ -37,6 +38,7 @@ __all__ = [
     "QueuePriorityTime",
     "ReplyTemplate",
     "SavedView",
+    "SearchDocument",
     "Stage",
     "Status",
     "Tag",

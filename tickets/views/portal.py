@@ -46,6 +46,7 @@ from tickets.forms.portal import (
     SignUpForm,
 )
 from tickets.models import Attachment, Status, Ticket
+from tickets.search import add_snippets, public_matching
 from tickets.workflow import WorkflowError
 
 PAGE_SIZE = 25
@@ -226,7 +227,7 @@ def _filtered(tickets, form: RequestFilterForm):
     elif state == "closed":
         tickets = tickets.exclude(base_status__in=[Status.Base.ACTIVE, Status.Base.POSTPONED])
     if text:
-        tickets = tickets.filter(Q(number__iexact=text) | Q(subject__icontains=text))
+        tickets = public_matching(tickets, text)
     return tickets
 
 
@@ -243,6 +244,9 @@ def request_list(request, company=False):
     form = RequestFilterForm(request.GET)
     tickets = _open_first(_filtered(tickets, form)).select_related("status", "stage", "contact")
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    if form.is_valid():
+        page.object_list = list(page.object_list)
+        add_snippets(page.object_list, form.cleaned_data["q"], public_only=True)
     context = {
         "form": form,
         "page": page,

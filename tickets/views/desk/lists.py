@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
@@ -13,9 +14,13 @@ from tickets.access import visible_tickets
 from tickets.filters import DEFAULT_SORT, TicketFilter
 from tickets.forms.lists import BulkActionForm, SavedViewForm, list_query
 from tickets.models import SavedView, Ticket
+from tickets.search import RANKED_LIMIT, add_snippets
 from tickets.views.desk import agent_required
 
 PAGE_SIZE = 50
+# Lists count and page through at most this many requests: counting a million takes
+# longer than showing a page, and no one pages 200 pages deep (filters get there faster).
+COUNT_CAP = 10_000
 
 COLUMNS = [
     ("number", "Number"),
@@ -68,6 +73,18 @@ NAV = {
 }
 
 
+class CappedPaginator(Paginator):
+    """Counts no further than COUNT_CAP; `capped` tells whether there were more."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        found = self.object_list[: COUNT_CAP + 1].count()
+        self.capped = found > COUNT_CAP
+        return min(found, COUNT_CAP)
+
+
 def _list_url(query: QueryDict, **changes) -> str:
     """The list's address for `query`; a new sort or page replaces the page number."""
     params = query.copy()
@@ -110,15 +127,22 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
     errors show next to their fields with the person's choices kept."""
     filterset = TicketFilter(query, queryset=visible_tickets(request.user), request=request)
     tickets = filterset.qs if filterset.is_valid() else Ticket.objects.none()
-    page = Paginator(tickets.values_list("pk", flat=True), PAGE_SIZE).get_page(query.get("page"))
+    ids = tickets.values_list("pk", flat=True)
+    page = CappedPaginator(ids, PAGE_SIZE).get_page(query.get("page"))
     page.object_list = _rows(list(page.object_list))
+    words = filterset.form.cleaned_data.get("q") if filterset.is_valid() else ""
+    add_snippets(page.object_list, words)
     current_query = list_query(query)
     context = {
         "filter": filterset,
         "page": page,
         "query": query,
         "current_query": current_query,
-        "columns": _columns(query, filterset.sort_key),
+        "columns": _columns(query, "" if filterset.ranks_by_relevance else filterset.sort_key),
+        "count_cap": f"{COUNT_CAP:,}",
+        "ranked_limit": f"{RANKED_LIMIT:,}"
+        if filterset.ranks_by_relevance and page.paginator.count == RANKED_LIMIT
+        else "",
         "sort": filterset.sort_key if filterset.sort_key != DEFAULT_SORT else "",
         # Closed panels (bulk actions, "More filters", saving the view) load their fields
         # when opened; a form that came back with errors renders in place, its panel open.

@@ -1,0 +1,233 @@
+"""Full-text search over requests: their number, subject and messages.
+
+On PostgreSQL each request has a SearchDocument (a tsvector kept current by triggers,
+see migration 0008) behind a GIN index; words are stemmed (English) and accents folded.
+What people type:
+
+    printer jam          both words, anywhere in the request
+    "paper jam"          the words next to each other
+    print*               words starting with "print"
+    printer OR scanner   either word
+    -toner               not this word
+
+Matches are ranked, subject before messages, among the newest RANKED_LIMIT matches:
+ranking every match of a common word in millions of requests would take seconds, and
+in a helpdesk the newest of them are the ones people look for.
+
+On SQLite, the embedded default, search falls back to matching each word as a
+substring of the subject or a message, newest first, with no snippets.
+"""
+
+import html
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from tickets.models import Message, Ticket
+
+CONFIG = "helpdesk"
+RANKED_LIMIT = 1000
+MAX_TERMS = 16
+
+# A term: an optional "-", then a "quoted phrase" (closing quote optional) or a word.
+TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+# ts_headline marks matches with these; they are turned into <mark> after escaping.
+START, STOP = "\x02", "\x03"
+HEADLINE = f"StartSel={START}, StopSel={STOP}"
+SNIPPET = f"{HEADLINE}, MaxFragments=2, MaxWords=16, MinWords=6, FragmentDelimiter=\u2009…\u2009"
+
+
+def full_text() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _quoted(text: str) -> str:
+    # A quoted tsquery operand: PostgreSQL's parser splits it into words (a phrase) and
+    # stems them; nothing inside it can act as an operator.
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _groups(text: str) -> list[list[str]]:
+    """The tsquery operands of what someone typed, in groups: a group's operands are
+    alternatives (OR), the groups are all required (AND). An excluded word is a group
+    of its own, "!" first."""
+    groups: list[list[str]] = []
+    join_next = False
+    for minus, phrase, word in TERM.findall(text)[: MAX_TERMS * 2]:
+        if word.upper() == "OR" and groups:
+            join_next = True
+            continue
+        negated = bool(minus) or word.startswith("-")
+        word = word.lstrip("-")
+        if phrase.strip():
+            operand = _quoted(phrase)
+        elif word.rstrip("*"):
+            operand = _quoted(word.rstrip("*")) + (":*" if word.endswith("*") else "")
+        else:
+            continue
+        if negated:
+            groups.append([f"!{operand}"])
+        elif join_next and not groups[-1][0].startswith("!"):
+            groups[-1].append(operand)
+        else:
+            groups.append([operand])
+        join_next = False
+    return groups[:MAX_TERMS]
+
+
+def tsquery(text: str) -> str:
+    """The to_tsquery() text for what someone typed; "" when it has no word to look for
+    (a query of only excluded words would list nearly every request)."""
+    groups = _groups(text)
+    if all(group[0].startswith("!") for group in groups):
+        return ""
+    return " & ".join(f"({' | '.join(g)})" if len(g) > 1 else g[0] for g in groups)
+
+
+def _any_word(text: str) -> str:
+    """Any one of the wanted words or phrases: to pick a message worth quoting."""
+    return " | ".join(op for group in _groups(text) for op in group if not op.startswith("!"))
+
+
+def _search_query(text: str) -> SearchQuery:
+    return SearchQuery(tsquery(text), search_type="raw", config=CONFIG)
+
+
+def matching(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """The requests of `tickets` that hold what `text` asks for."""
+    if not tsquery(text):
+        return tickets.none()
+    if full_text():
+        return tickets.filter(search_document__document=_search_query(text))
+    return _containing_words(tickets, text)
+
+
+def _containing_words(
+    tickets: QuerySet[Ticket], text: str, *, public_only: bool = False
+) -> QuerySet[Ticket]:
+    messages = Message.objects.filter(ticket=OuterRef("pk"))
+    if public_only:
+        messages = messages.filter(is_public=True, is_external=False)
+    for word in _plain_words(text):
+        in_messages = messages.filter(body_text__icontains=word)
+        tickets = tickets.filter(
+            Q(subject__icontains=word) | Q(number__iexact=word) | Exists(in_messages)
+        )
+    return tickets
+
+
+def _plain_words(text: str) -> list[str]:
+    words = [phrase or word for minus, phrase, word in TERM.findall(text) if not minus]
+    return [w.strip("*") for w in words if w.strip("*") and not w.startswith("-")][:MAX_TERMS]
+
+
+def ranked(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """`tickets` (already matching `text`) best first, ranked among the newest
+    RANKED_LIMIT of them."""
+    if not full_text():
+        return tickets.order_by("-created_at", "-pk")
+    newest = tickets.order_by("-created_at", "-pk").values("pk")[:RANKED_LIMIT]
+    return (
+        Ticket.objects.filter(pk__in=newest)
+        .alias(rank=SearchRank(F("search_document__document"), _search_query(text)))
+        .order_by("-rank", "-created_at", "-pk")
+    )
+
+
+def public_matching(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Like matching(), but only what a customer may read counts: the subject and the
+    public messages. For the portal, whose lists are one customer's or company's: the
+    index finds candidates, their public text is checked as they are read."""
+    if not tsquery(text):
+        return tickets.none()
+    if not full_text():
+        return _containing_words(tickets, text, public_only=True)
+    tickets = tickets.filter(search_document__document=_search_query(text))
+    public_text = RawSQL(
+        f"""tickets_vector_append(
+                tickets_subject_vector(tickets_ticket.number, tickets_ticket.subject),
+                coalesce((SELECT tickets_vector_agg(tickets_message_vector(m.body_text))
+                          FROM tickets_message m
+                          WHERE m.ticket_id = tickets_ticket.id {_PUBLIC}), ''))
+            @@ to_tsquery(%s::regconfig, %s)""",
+        [CONFIG, tsquery(text)],
+        output_field=BooleanField(),
+    )
+    return tickets.alias(publicly_matching=public_text).filter(publicly_matching=True)
+
+
+_PUBLIC = "AND m.is_public AND NOT m.is_external"
+
+
+def add_snippets(tickets: list[Ticket], text: str, *, public_only: bool = False) -> None:
+    """Sets `search_subject` (the subject, matches marked) and `search_snippet` (the
+    best passage of the newest message that matches) on each of `tickets`, as safe HTML.
+    Only on PostgreSQL; one query for the whole page."""
+    query = tsquery(text)
+    if not tickets or not query or not full_text():
+        return
+    sql = f"""
+        SELECT t.id, ts_headline(%(config)s::regconfig, t.subject, q.any_word,
+                                 %(highlight)s),
+               (SELECT ts_headline(%(config)s::regconfig, left(m.body_text, 20000),
+                                   q.any_word, %(snippet)s)
+                FROM tickets_message m
+                WHERE m.ticket_id = t.id {_PUBLIC if public_only else ""}
+                  AND tickets_message_vector(m.body_text) @@ q.any_word
+                ORDER BY m.created_at DESC, m.id DESC LIMIT 1)
+        FROM tickets_ticket t,
+             (SELECT to_tsquery(%(config)s::regconfig, %(any_word)s) AS any_word) q
+        WHERE t.id = ANY(%(ids)s)
+    """
+    params = {
+        "config": CONFIG,
+        "highlight": f"{HEADLINE}, HighlightAll=true",
+        "snippet": SNIPPET,
+        # A message holding any of the words: one holding all of them may not exist.
+        "any_word": _any_word(text),
+        "ids": [t.pk for t in tickets],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {pk: (subject, snippet) for pk, subject, snippet in cursor.fetchall()}
+    for ticket in tickets:
+        subject, snippet = found.get(ticket.pk, (None, None))
+        ticket.search_subject = marked(subject) if subject else None
+        ticket.search_snippet = marked(snippet) if snippet else None
+
+
+def marked(headline: str) -> str:
+    """ts_headline's output as safe HTML: everything escaped, matches in <mark>. The
+    marks are balanced whatever the text held, even stray marker characters."""
+    out, inside = [], False
+    for part in re.split(f"([{START}{STOP}])", headline):
+        if part == START and not inside:
+            out.append("<mark>")
+            inside = True
+        elif part == STOP and inside:
+            out.append("</mark>")
+            inside = False
+        elif part not in (START, STOP):
+            out.append(html.escape(part))
+    if inside:
+        out.append("</mark>")
+    return "".join(out)
+
+
+def rebuild_search_documents(chunk: int = 20_000) -> int:
+    """Makes every request's search document anew (after a bulk load that bypassed
+    the triggers). Returns how many were written; 0 off PostgreSQL."""
+    if not full_text():
+        return 0
+    written = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM tickets_ticket")
+        first, last = cursor.fetchone()
+        for start in range(first, last + 1, chunk):
+            cursor.execute("SELECT tickets_search_rebuild(%s, %s)", [start, start + chunk - 1])
+            written += cursor.fetchone()[0]
+    return written
