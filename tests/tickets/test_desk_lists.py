@@ -730,3 +730,27 @@ def test_bulk_action_without_an_action_is_a_form_error(agent_client, queue):
 
 def test_bulk_is_post_only(agent_client, queue):
     assert agent_client.get(BULK).status_code == 405
+
+
+def test_huge_lists_are_counted_only_up_to_a_cap(agent_client, queue, monkeypatch):
+    monkeypatch.setattr(lists, "COUNT_CAP", 4)
+    monkeypatch.setattr(lists, "PAGE_SIZE", 2)
+    for n in range(6):
+        TicketFactory(queue=queue, subject=f"Request {n}")
+    response = agent_client.get(URL)
+    assert response.context["page"].paginator.capped
+    assert response.context["page"].paginator.num_pages == 2
+    assert "More than 4 requests" in response.text
+    assert "Only the first 4 can be paged through" in response.text
+    # A page past the cap shows the last one that can be reached.
+    assert response.context["page"].number == 1
+    assert agent_client.get(URL, {"page": 9}).context["page"].number == 2
+
+
+def test_lists_under_the_cap_show_their_exact_count(agent_client, queue, monkeypatch):
+    monkeypatch.setattr(lists, "COUNT_CAP", 4)
+    for n in range(4):
+        TicketFactory(queue=queue, subject=f"Request {n}")
+    response = agent_client.get(URL)
+    assert not response.context["page"].paginator.capped
+    assert "4 requests" in response.text and "More than" not in response.text
