@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,21 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The performance issue's figures at BENCH_REQUESTS requests (5 messages each), written to
+# docs/performance.md. The database is made, migrated and filled once; later runs reuse it.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk_bench
+BENCH_REQUESTS ?= 1000000
+BENCH_ARGS ?=
+
+bench: install
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }
+	@command -v wrk >/dev/null \
+		|| { echo "make bench needs the load tool wrk: sudo apt-get install wrk" >&2; exit 1; }
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench \
+		--requests $(BENCH_REQUESTS) $(BENCH_ARGS) --command-line "$(strip \
+		make bench BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REQUESTS=$(BENCH_REQUESTS) $(BENCH_ARGS))"
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ dummy mail backend), and prints messages per second. Then it takes in one mail w
 """
 
 import contextlib
+import logging
 import random
 import re
 import resource
@@ -17,6 +18,9 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -24,6 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from helpdesk.celery import app
@@ -133,6 +138,101 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@contextmanager
+def acknowledgements_to_nowhere() -> Iterator[None]:
+    """Acknowledgements are written and sent inline, as their task would, to a mail backend
+    that drops them: the figure includes sending, and nobody gets mail."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    # Celery logs every task it runs inline; a thousand mails made a thousand lines.
+    trace = logging.getLogger("celery.app.trace")
+    level = trace.level
+    trace.setLevel(logging.WARNING)
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            yield
+    finally:
+        app.conf.task_always_eager = eager
+        trace.setLevel(level)
+
+
+def mailbox_for(name: str, folder: Path) -> Mailbox:
+    """A Maildir mailbox on `folder` feeding the "Benchmark" queue (made once)."""
+    priority = Priority.objects.order_by("rank").first() or Priority.objects.create(
+        name="Medium", rank=2
+    )
+    queue, created = Queue.objects.get_or_create(
+        name="Benchmark",
+        defaults={
+            "numbering_scheme": "BEN-{seq:07}",
+            "email_address": "bench@helpdesk.test",
+            "default_priority": priority,
+        },
+    )
+    if created:
+        queue.add_system_stages()
+    assert queue.stage(Stage.State.NEW) is not None
+    mailbox, _ = Mailbox.objects.update_or_create(
+        name=name,
+        defaults={"protocol": Mailbox.Protocol.MAILDIR, "folder": str(folder), "queue": queue},
+    )
+    return mailbox
+
+
+def write_mails(maildir: Path, generator: Generator, count: int) -> int:
+    """`count` varied mails into the Maildir's new/; returns their size in bytes."""
+    total_bytes = 0
+    for n in range(count):
+        raw = generator.mail()
+        total_bytes += len(raw)
+        (maildir / "new" / f"{n:06d}.bench").write_bytes(raw)
+    return total_bytes
+
+
+@dataclass
+class Ingestion:
+    outcomes: Counter
+    seconds: float
+    queries: int
+
+    @property
+    def mails(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def per_second(self) -> float:
+        return self.mails / self.seconds
+
+
+def ingest_all(mailbox: Mailbox) -> Ingestion:
+    """Poll the mailbox, as beat would, until it is empty: timed, with its queries."""
+    outcomes: Counter = Counter()
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    started = time.monotonic()
+    with connection.execute_wrapper(count):
+        while True:
+            polled = fetch.poll_mailbox(mailbox.pk, limit=fetch.BATCH)
+            outcomes.update(polled)
+            if sum(polled.values()) == 0:
+                break
+    return Ingestion(outcomes=outcomes, seconds=time.monotonic() - started, queries=queries)
+
+
+def ingestion(count: int, *, seed: int = 5) -> Ingestion:
+    """Take in `count` varied mails through a Maildir mailbox (for `manage.py bench`)."""
+    with tempfile.TemporaryDirectory(prefix="bench-mail-") as root:
+        maildir = _maildir(Path(root) / "bench")
+        write_mails(maildir, Generator(seed), count)
+        with acknowledgements_to_nowhere():
+            return ingest_all(mailbox_for("benchmark", maildir))
+
+
 class Command(BaseCommand):
     help = "Benchmark mail ingestion: N varied mails from a Maildir, and one 20 MB attachment."
 
@@ -142,44 +242,18 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=5)
 
     def handle(self, *args, count, big_mb, seed, **options):
-        settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-        app.conf.task_always_eager = True  # acknowledgements are sent inline, to nowhere
         root = Path(tempfile.mkdtemp(prefix="bench-mail-"))
         try:
-            self._run(root, count, big_mb, seed)
+            with acknowledgements_to_nowhere():
+                self._run(root, count, big_mb, seed)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-
-    def _mailbox(self, name: str, folder: Path) -> Mailbox:
-        priority = Priority.objects.order_by("rank").first() or Priority.objects.create(
-            name="Medium", rank=2
-        )
-        queue, created = Queue.objects.get_or_create(
-            name="Benchmark",
-            defaults={
-                "numbering_scheme": "BEN-{seq:07}",
-                "email_address": "bench@helpdesk.test",
-                "default_priority": priority,
-            },
-        )
-        if created:
-            queue.add_system_stages()
-        assert queue.stage(Stage.State.NEW) is not None
-        mailbox, _ = Mailbox.objects.update_or_create(
-            name=name,
-            defaults={"protocol": Mailbox.Protocol.MAILDIR, "folder": str(folder), "queue": queue},
-        )
-        return mailbox
 
     def _run(self, root: Path, count: int, big_mb: int, seed: int) -> None:
         generator = Generator(seed)
         maildir = _maildir(root / "bench")
         started = time.monotonic()
-        total_bytes = 0
-        for n in range(count):
-            raw = generator.mail()
-            total_bytes += len(raw)
-            (maildir / "new" / f"{n:06d}.bench").write_bytes(raw)
+        total_bytes = write_mails(maildir, generator, count)
         self.stdout.write(
             f"wrote {count} mails ({total_bytes / 2**20:.1f} MB, {len(generator.corpus)} corpus "
             f"templates) in {time.monotonic() - started:.1f} s"
@@ -190,20 +264,13 @@ class Command(BaseCommand):
                 parse(path.read_bytes())
         elapsed = time.monotonic() - started
         self.stdout.write(f"parsing alone: {count / elapsed:.0f} messages/s")
-        mailbox = self._mailbox("benchmark", maildir)
+        mailbox = mailbox_for("benchmark", maildir)
         tickets_before = Ticket.objects.filter(queue=mailbox.queue).count()
-        counts: Counter = Counter()
-        started = time.monotonic()
-        while True:
-            polled = fetch.poll_mailbox(mailbox.pk, limit=fetch.BATCH)
-            counts.update(polled)
-            if sum(polled.values()) == 0:
-                break
-        elapsed = time.monotonic() - started
+        taken = ingest_all(mailbox)
         self.stdout.write(
-            f"database: {connection.vendor}; ingested {sum(counts.values())} in {elapsed:.1f} s "
-            f"= {sum(counts.values()) / elapsed:.0f} messages/s (one process); "
-            + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+            f"database: {connection.vendor}; ingested {taken.mails} in {taken.seconds:.1f} s "
+            f"= {taken.per_second:.0f} messages/s (one process); "
+            + ", ".join(f"{n} {outcome}" for outcome, n in sorted(taken.outcomes.items()))
         )
         requests = Ticket.objects.filter(queue=mailbox.queue).count() - tickets_before
         self.stdout.write(f"new requests: {requests}")
@@ -214,7 +281,7 @@ class Command(BaseCommand):
         (bigdir / "new" / "big.bench").write_bytes(raw)
         size = len(raw)
         del raw
-        big = self._mailbox("benchmark-big", bigdir)
+        big = mailbox_for("benchmark-big", bigdir)
         tracemalloc.start()
         started = time.monotonic()
         result = fetch.poll_mailbox(big.pk)

@@ -1,0 +1,165 @@
+"""Server time and query count of the desk's and the portal's pages.
+
+Each page is handled in-process by Django's test client (view, queries and template
+rendering, no network) with DEBUG off, as in production, after a few warm-up runs.
+"""
+
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.models import Count
+from django.test import Client, RequestFactory, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tickets import workflow
+from tickets.access import visible_tickets
+from tickets.filters import TicketFilter
+from tickets.models import Contact, Message, Priority, Queue, Ticket
+
+BENCH_AGENT = "bench-agent"
+BENCH_CONTACT_LOGIN = "bench-portal"
+LONG_REQUEST_SUBJECT = "Benchmark: a long conversation"
+
+
+@dataclass
+class Timing:
+    median_ms: float
+    p95_ms: float
+    queries: int
+
+
+def measure(client: Client, url: str, *, runs: int, warmup: int) -> Timing:
+    """Median and 95th percentile of `runs` GETs of `url`, and the queries of one."""
+    with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False):
+        for _ in range(warmup):
+            response = client.get(url)
+            if response.status_code != 200:
+                raise CommandError(f"{url} answered {response.status_code}")
+        times, queries = [], 0
+        for _ in range(runs):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+            queries = len(captured)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return Timing(statistics.median(times), p95, queries)
+
+
+def client_for(user: AbstractBaseUser) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def bench_agent() -> AbstractBaseUser:
+    """An agent (not staff) who works every queue, like a busy team lead."""
+    agent, _ = get_user_model().objects.get_or_create(
+        username=BENCH_AGENT, defaults={"first_name": "Bench", "last_name": "Agent"}
+    )
+    for queue in Queue.objects.all():
+        queue.members.add(agent)
+    return agent
+
+
+def desk_pages(agent: AbstractBaseUser) -> dict[str, str]:
+    """The agents' pages without search, by the name the table shows."""
+    highest = Priority.objects.order_by("-rank")[0].pk
+    return {
+        "default list": "/desk/requests/",
+        "filtered + sorted list": f"/desk/requests/?open=1&priority={highest}&sort=-deadline",
+        "request page, 50 messages": f"/desk/requests/{long_request(agent).number}/",
+        "dashboard": "/desk/dashboard/",
+    }
+
+
+def search_page(word: str) -> str:
+    return f"/desk/requests/?{urlencode({'q': word})}"
+
+
+def long_request(agent: AbstractBaseUser) -> Ticket:
+    """A request with 50 messages, made once and reused."""
+    found = Ticket.objects.filter(subject=LONG_REQUEST_SUBJECT).order_by("pk").first()
+    if found:
+        return found
+    ticket = workflow.create_ticket(
+        queue=Queue.objects.order_by("pk").first(),
+        subject=LONG_REQUEST_SUBJECT,
+        contact=Contact.objects.order_by("pk").first(),
+        by=None,
+        body="The first message.",
+    )
+    for n in range(49):
+        if n % 3 == 2:
+            workflow.add_note(ticket, text=f"Internal note {n}", by=agent)
+        else:
+            workflow.add_message(
+                ticket,
+                by=agent if n % 3 else None,
+                contact=None if n % 3 else ticket.contact,
+                kind=Message.Kind.EMAIL,
+                direction=Message.Direction.OUTBOUND if n % 3 else Message.Direction.INBOUND,
+                body_text=f"Message {n}: " + "Some words about the problem. " * 20,
+                now=timezone.now(),
+            )
+    return ticket
+
+
+def portal_contact() -> Contact:
+    """The contact with a company who has the most requests, with a portal login and
+    allowed to follow the company's requests: the portal's longest lists."""
+    busiest = (
+        Ticket.objects.filter(contact__company__isnull=False)
+        .values("contact")
+        .annotate(requests=Count("pk"))
+        .order_by("-requests", "contact")
+        .first()
+    )
+    if busiest is None:
+        raise CommandError("No request has a contact with a company: seed the data first.")
+    contact = Contact.objects.select_related("user").get(pk=busiest["contact"])
+    if contact.user is None:
+        contact.user = get_user_model().objects.create(
+            username=f"{BENCH_CONTACT_LOGIN}-{contact.pk}", email=contact.email
+        )
+    contact.can_see_company_requests = True
+    contact.save(update_fields=["user", "can_see_company_requests"])
+    return contact
+
+
+PORTAL_PAGES = {
+    "portal: own requests": "/portal/requests/",
+    "portal: company's requests": "/portal/requests/company/",
+}
+
+
+def requests_matching(agent: AbstractBaseUser, word: str) -> int:
+    """How many requests the desk's search finds for `word`, as the list counts them."""
+    request = RequestFactory().get("/desk/requests/", {"q": word})
+    request.user = agent
+    found = TicketFilter(request.GET, queryset=visible_tickets(agent), request=request)
+    return found.qs.count()
+
+
+def rare_word(*, fewer_than: int = 10) -> str:
+    """A word few messages contain, read from the data: the longest words of the oldest
+    messages (seed_demo's, written by hand, whose words the bulk data mostly lacks),
+    the first one found in fewer than `fewer_than` messages."""
+    for body in Message.objects.order_by("pk").values_list("body_text", flat=True)[:20]:
+        for word in sorted(set(re.findall(r"[a-z]{6,}", body.lower())), key=len, reverse=True):
+            if Message.objects.filter(body_text__icontains=word)[:fewer_than].count() < fewer_than:
+                return word
+    raise CommandError("Found no rare word in the oldest messages; pass --rare-word.")
+
+
+def word_is_in_the_data(word: str) -> bool:
+    return Message.objects.filter(body_text__icontains=word).exists()
