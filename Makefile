@@ -36,6 +36,8 @@ test: install
 # docs/performance.md. The database is made, migrated and filled once; later runs reuse it.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk_bench
 BENCH_REQUESTS ?= 1000000
+# Sessions and the cache on Redis, as in production; empty runs without it.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
 BENCH_ARGS ?=
 
 bench: install
@@ -43,7 +45,7 @@ bench: install
 		|| apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }
 	@command -v wrk >/dev/null \
 		|| { echo "make bench needs the load tool wrk: sudo apt-get install wrk" >&2; exit 1; }
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench \
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python manage.py bench \
 		--requests $(BENCH_REQUESTS) $(BENCH_ARGS) --command-line "$(strip \
 		make bench BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REQUESTS=$(BENCH_REQUESTS) $(BENCH_ARGS))"
 
