@@ -137,7 +137,7 @@ def test_rebuild_makes_documents_for_rows_loaded_without_triggers(pg):
     TicketFactory(subject="Bulk loaded", body="quokka")
     SearchDocument.objects.all().delete()
     assert found("quokka") == set()
-    assert search.rebuild_search_documents(chunk=1) == 1
+    assert search.rebuild_search_documents(chunk=1) == 1  # inside the test transaction
     assert found("quokka") == {"Bulk loaded"}
 
 
@@ -255,3 +255,17 @@ def test_requests_deleted_by_plain_sql_take_their_documents(pg):
         cursor.execute("DELETE FROM tickets_event WHERE ticket_id = %s", [ticket.pk])
         cursor.execute("DELETE FROM tickets_ticket WHERE id = %s", [ticket.pk])
     assert not SearchDocument.objects.filter(pk=ticket.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_rebuild_runs_in_parallel_and_makes_the_index_again(postgres):
+    for n in range(12):
+        TicketFactory(subject=f"Bulk {n}", body=f"quokka{n}")
+    SearchDocument.objects.all().delete()
+    assert search.rebuild_search_documents(chunk=1, workers=2) == 12
+    assert found("quokka7") == {"Bulk 7"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [search.GIN_INDEX])
+        assert "gin (document)" in cursor.fetchone()[0]
+    first = Ticket.objects.order_by("pk")[10].pk
+    assert search.rebuild_search_documents(first_id=first, chunk=1) == 2
