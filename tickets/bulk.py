@@ -124,39 +124,39 @@ class CopyWriter:
         self.types: dict[str, list[int]] = {}  # by table: its columns' type oids
 
     @contextmanager
-    def loading(self, tables: list[str], *, check_at_end: bool) -> Iterator[None]:
-        """Disable the tables' user triggers for the load, and check their foreign keys
-        either once at the end (`check_at_end`: the constraints are dropped and added
-        back, which validates them with one join each, as pg_restore does) or at the
-        end of each COPY.
+    def loading(self, tables: list[str], *, rebuild: bool) -> Iterator[None]:
+        """Disable the tables' user triggers for the load and, with `rebuild`, drop
+        their foreign keys and the (full) indexes that back no constraint, to make them
+        again after it: as pg_restore does, one sort per index and one join per foreign key
+        instead of an update of each per row.
 
         Call it inside the load's transaction: a failed load rolls all of it back, the
-        disabling included. Its locks keep other writers (and, with `check_at_end`,
-        readers) out until the load commits, so no one takes an id from a reserved
-        block. The triggers keep derived data (search vectors) up to date row by row;
-        the loader's finish() brings that data up to date in one go instead."""
-        # Checks still pending from earlier in the transaction run now (a table with
-        # pending checks cannot be altered); the load's own checks run at the end of
-        # each COPY, instead of millions of them waiting in memory for the commit.
+        disabling and dropping included. Its locks keep other writers (with `rebuild`,
+        readers too) out of the tables until the load commits, so nobody takes an id
+        from a reserved block. The triggers keep derived data (search vectors) up to
+        date row by row; the loader's finish() brings it up to date in one go instead."""
+        # Checks pending from earlier in the transaction run now (a table with pending
+        # checks cannot be altered); the load's own run at the end of each COPY rather
+        # than wait in memory, millions of them, for the commit.
         self.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in tables:
             self.execute(f"ALTER TABLE {self.quote(table)} DISABLE TRIGGER USER")
-        foreign_keys = self.drop_foreign_keys(tables) if check_at_end else []
+        remake = self.drop_foreign_keys_and_indexes(tables) if rebuild else []
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as self.pool:
                 yield
                 self.wait()
         finally:
             self.pool = self.pending = None
-        for table, name, definition in foreign_keys:
-            self.execute(
-                f"ALTER TABLE {self.quote(table)} ADD CONSTRAINT {self.quote(name)} {definition}"
-            )
+        for statement in remake:
+            self.execute(statement)
         for table in tables:
             self.execute(f"ALTER TABLE {self.quote(table)} ENABLE TRIGGER USER")
         self.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django declares them all
 
-    def drop_foreign_keys(self, tables: list[str]) -> list[tuple[str, str, str]]:
+    def drop_foreign_keys_and_indexes(self, tables: list[str]) -> list[str]:
+        """Drop them; return the statements that make them again, indexes first (the
+        foreign keys' checks may use them)."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
@@ -164,10 +164,26 @@ class CopyWriter:
                 "ORDER BY conrelid, conname",
                 [tables],
             )
-            found = cursor.fetchall()
-        for table, name, _ in found:
-            self.execute(f"ALTER TABLE {self.quote(table)} DROP CONSTRAINT {self.quote(name)}")
-        return found
+            foreign_keys = cursor.fetchall()
+            cursor.execute(
+                # Partial indexes stay: they hold part of the rows, and their predicates
+                # would not come back from pg_get_indexdef word for word.
+                "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                "WHERE indrelid = ANY(%s::regclass[]) AND indpred IS NULL AND NOT EXISTS "
+                "(SELECT FROM pg_constraint WHERE conindid = indexrelid AND conrelid = indrelid) "
+                "ORDER BY indexrelid",
+                [tables],
+            )
+            indexes = cursor.fetchall()
+        remake_keys = []
+        for table, name, definition in foreign_keys:
+            table, name = self.quote(table), self.quote(name)
+            self.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+            remake_keys.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+        for name, _ in indexes:
+            self.execute(f"DROP INDEX {name}")
+        sorting_memory = "SET LOCAL maintenance_work_mem = '256MB'"
+        return [sorting_memory] + [definition for _, definition in indexes] + remake_keys
 
     def reserve_ids(self, table: Table, count: int) -> int:
         """Move the table's sequence past `count` ids and return the first of them."""
@@ -254,7 +270,7 @@ class OrmWriter:
     AUTOINCREMENT counter in sqlite_sequence is the sequence."""
 
     @contextmanager
-    def loading(self, tables: list[str], *, check_at_end: bool) -> Iterator[None]:
+    def loading(self, tables: list[str], *, rebuild: bool) -> Iterator[None]:
         yield
 
     def reserve_ids(self, table: Table, count: int) -> int:
@@ -496,9 +512,10 @@ class BulkLoader:
         the writer stores one batch, the next one is made."""
         tables = [self.tables[m].name for m in LOADED_MODELS]
         with transaction.atomic():
-            # A load as large as what is there is checked faster as a whole at the end.
-            check_at_end = requests >= Ticket.objects.count()
-            with self.writer.loading(tables, check_at_end=check_at_end):
+            # Indexes and foreign keys are made faster anew than kept up to date for a
+            # load as large as what is there.
+            rebuild = requests >= Ticket.objects.count()
+            with self.writer.loading(tables, rebuild=rebuild):
                 contacts = max(requests // REQUESTS_PER_CONTACT, 10)
                 self.add_contacts(contacts, companies=max(contacts // CONTACTS_PER_COMPANY, 1))
                 done, plans = 0, self.plan_batch(min(batch, requests), 0, requests)

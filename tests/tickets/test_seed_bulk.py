@@ -274,6 +274,12 @@ def foreign_keys() -> set[tuple[str, str]]:
         return set(cursor.fetchall())
 
 
+def indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [LOADED_TABLES])
+        return {definition for (definition,) in cursor.fetchall()}
+
+
 def disabled_triggers() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -306,30 +312,32 @@ def test_user_triggers_are_off_during_the_load_and_on_again_after_it(demo, refus
         workflow.add_note(Ticket.objects.latest("pk"), text="Still there?", by=None)
 
 
-def test_a_failed_load_leaves_triggers_and_constraints_as_they_were(
+def test_a_failed_load_leaves_triggers_keys_and_indexes_as_they_were(
     demo, refusing_trigger, third_batch_fails
 ):
-    keys = foreign_keys()
+    before = (foreign_keys(), indexes())
     with pytest.raises(RuntimeError, match="disk full"):
         seed_bulk("--requests", "500", "--batch", "100")
-    assert foreign_keys() == keys
+    assert (foreign_keys(), indexes()) == before
     assert disabled_triggers() == []
 
 
 @pytest.mark.parametrize(
-    "requests, checked_at_end",
+    "requests, rebuilt",
     [(100, True), (20, False)],  # the demo has 50 requests
-    ids=["large load: checked at the end", "small load: checked per row"],
+    ids=["large load: keys and indexes made anew", "small load: checked per row"],
 )
-def test_foreign_keys_are_checked_and_kept(demo, postgres, monkeypatch, requests, checked_at_end):
-    keys, dropped = foreign_keys(), []
-    drop = CopyWriter.drop_foreign_keys
+def test_foreign_keys_and_indexes_are_checked_and_kept(
+    demo, postgres, monkeypatch, requests, rebuilt
+):
+    before, dropped = (foreign_keys(), indexes()), []
+    drop = CopyWriter.drop_foreign_keys_and_indexes
     monkeypatch.setattr(
-        CopyWriter, "drop_foreign_keys", lambda self, t: dropped.append(t) or drop(self, t)
+        CopyWriter, "drop_foreign_keys_and_indexes", lambda w, t: dropped.append(t) or drop(w, t)
     )
     seed_bulk("--requests", str(requests))
-    assert foreign_keys() == keys
-    assert bool(dropped) == checked_at_end
+    assert (foreign_keys(), indexes()) == before
+    assert bool(dropped) == rebuilt
     rows = BulkLoader.rows
 
     def point_at_a_missing_contact(self, plans):
@@ -340,7 +348,7 @@ def test_foreign_keys_are_checked_and_kept(demo, postgres, monkeypatch, requests
     monkeypatch.setattr(BulkLoader, "rows", point_at_a_missing_contact)
     with pytest.raises(IntegrityError, match="tickets_contact"):
         seed_bulk("--requests", str(requests))
-    assert foreign_keys() == keys
+    assert (foreign_keys(), indexes()) == before
 
 
 def test_the_loader_says_which_requests_it_loaded(demo):
