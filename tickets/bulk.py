@@ -131,10 +131,11 @@ class CopyWriter:
         instead of an update of each per row.
 
         Call it inside the load's transaction: a failed load rolls all of it back, the
-        disabling and dropping included. Its locks keep other writers (with `rebuild`,
-        readers too) out of the tables until the load commits, so nobody takes an id
-        from a reserved block. The triggers keep derived data (search vectors) up to
-        date row by row; the loader's finish() brings it up to date in one go instead."""
+        disabling and dropping included. Its locks keep other writers out of the tables
+        until the load commits, so nobody takes an id from a reserved block; with
+        `rebuild`, readers too, of these tables and of those they point at. The triggers
+        keep derived data (search vectors) up to date row by row; the loader's finish()
+        brings it up to date in one go instead."""
         # Checks pending from earlier in the transaction run now (a table with pending
         # checks cannot be altered); the load's own run at the end of each COPY rather
         # than wait in memory, millions of them, for the commit.

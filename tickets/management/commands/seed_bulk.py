@@ -31,8 +31,9 @@ class Command(BaseCommand):
         "attachments and history, then print a common word and a rare token of the "
         "messages for search benchmarks. Run seed_demo first. Attachments are rows only: "
         "no file is written to the media storage. On PostgreSQL the rows go in with COPY "
-        "in one transaction that keeps other writers out of the loaded tables (and, when "
-        "the load is at least as large as what is there, readers too) until it commits."
+        "in one transaction that keeps other writers out of the loaded tables until it "
+        "commits; a load at least as large as what is there keeps readers out too, of "
+        "those tables and of the ones they point at (users, queues...): the site waits."
     )
 
     def add_arguments(self, parser):
