@@ -16,7 +16,7 @@ ROWS = [
     "| filtered + sorted list |",
     "| request page, 50 messages |",
     "| dashboard |",
-    "| full-text search, common word “printer” (",
+    "| full-text search, common word “",
     "| full-text search, rare word “",
     "| portal: own requests |",
     "| portal: company's requests |",

@@ -4,7 +4,6 @@ Each page is handled in-process by Django's test client (view, queries and templ
 rendering, no network) with DEBUG off, as in production, after a few warm-up runs.
 """
 
-import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -15,13 +14,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tickets import workflow
+from tickets import search, workflow
 from tickets.access import visible_tickets
-from tickets.filters import TicketFilter
+from tickets.bulk import sample_search_words
 from tickets.models import Contact, Message, Priority, Queue, Ticket
 
 BENCH_AGENT = "bench-agent"
@@ -143,23 +142,18 @@ PORTAL_PAGES = {
 
 
 def requests_matching(agent: AbstractBaseUser, word: str) -> int:
-    """How many requests the desk's search finds for `word`, as the list counts them."""
-    request = RequestFactory().get("/desk/requests/", {"q": word})
-    request.user = agent
-    found = TicketFilter(request.GET, queryset=visible_tickets(agent), request=request)
-    return found.qs.count()
+    """How many of the requests the agent sees hold `word` (all of them, where the list
+    ranks only the newest 1,000)."""
+    return search.matching(visible_tickets(agent), word).count()
 
 
-def rare_word(*, fewer_than: int = 10) -> str:
-    """A word few messages contain, read from the data: the longest words of the oldest
-    messages (seed_demo's, written by hand, whose words the bulk data mostly lacks),
-    the first one found in fewer than `fewer_than` messages."""
-    for body in Message.objects.order_by("pk").values_list("body_text", flat=True)[:20]:
-        for word in sorted(set(re.findall(r"[a-z]{6,}", body.lower())), key=len, reverse=True):
-            if Message.objects.filter(body_text__icontains=word)[:fewer_than].count() < fewer_than:
-                return word
-    raise CommandError("Found no rare word in the oldest messages; pass --rare-word.")
-
-
-def word_is_in_the_data(word: str) -> bool:
-    return Message.objects.filter(body_text__icontains=word).exists()
+def search_words(common: str | None, rare: str | None) -> tuple[str, str]:
+    """The words to search for: those given, else a common word and a rare token that
+    seed_bulk's data really holds."""
+    sampled_common, sampled_rare = sample_search_words()
+    common, rare = common or sampled_common, rare or sampled_rare
+    if not (common and rare):
+        raise CommandError(
+            "No words to search for in this data: pass --common-word and --rare-word."
+        )
+    return common, rare

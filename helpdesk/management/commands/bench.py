@@ -45,10 +45,10 @@ class Command(BaseCommand):
         timing.add_argument("--runs", type=int, default=30, help="Timed runs per page.")
         timing.add_argument("--warmup", type=int, default=3)
         timing.add_argument("--search-runs", type=int, default=10, help="Timed runs per search.")
-        timing.add_argument("--common-word", default="printer")
         timing.add_argument(
-            "--rare-word", help="Default: a word of seed_demo's mail that few messages contain."
+            "--common-word", help="Default: the commonest of seed_bulk's common words."
         )
+        timing.add_argument("--rare-word", help="Default: one of seed_bulk's rare tokens.")
         clocks = parser.add_argument_group("escalation sweep and mail")
         clocks.add_argument("--due", type=int, default=1_000)
         clocks.add_argument("--busy-sweeps", type=int, default=3)
@@ -122,10 +122,8 @@ class Command(BaseCommand):
 
     def search_rows(self, agent: AbstractBaseUser, options) -> list[Row]:
         client = pages.client_for(agent)
-        common = options["common_word"]
-        if not pages.word_is_in_the_data(common):
-            self.progress(f"warning: no message contains the common word {common!r}")
-        words = {"common": common, "rare": options["rare_word"] or pages.rare_word()}
+        common, rare = pages.search_words(options["common_word"], options["rare_word"])
+        words = {"common": common, "rare": rare}
         rows = []
         for kind, word in words.items():
             found = pages.requests_matching(agent, word)
