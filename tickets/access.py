@@ -68,9 +68,14 @@ def contact_of(user: AbstractBaseUser) -> Contact | None:
 def visible_tickets_for_contact(contact: Contact) -> QuerySet[Ticket]:
     """A contact's own requests, plus their company's when they may follow those. Deleted
     requests (spam, mistakes) are gone for the customer."""
-    mine = Q(contact=contact)
     if contact.can_see_company_requests and contact.company_id:
-        mine |= Q(contact__company_id=contact.company_id)
+        # The contacts first, then their requests by the (contact, created) index: an OR
+        # across the join to contacts made PostgreSQL read every request (0.8 s at a
+        # million).
+        people = Contact.objects.filter(Q(pk=contact.pk) | Q(company_id=contact.company_id))
+        mine = Q(contact__in=people.values("pk"))
+    else:
+        mine = Q(contact=contact)
     return Ticket.objects.filter(mine).exclude(base_status=Status.Base.DELETED)
 
 

@@ -143,24 +143,28 @@ def ranked(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
 
 def public_matching(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     """Like matching(), but only what a customer may read counts: the subject and the
-    public messages. For the portal, whose lists are one customer's or company's: the
-    index finds candidates, their public text is checked as they are read."""
+    public messages. For the portal, whose lists are one customer's or company's: each
+    of their requests is looked up in the index, and only those that match have their
+    public text checked (CASE fixes that order; left to itself PostgreSQL checked the
+    public text of every request of the customer first)."""
     if not tsquery(text):
         return tickets.none()
     if not full_text():
         return _containing_words(tickets, text, public_only=True)
-    tickets = tickets.filter(search_document__document=_search_query(text))
-    public_text = RawSQL(
-        f"""tickets_vector_append(
+    query = "to_tsquery(%s::regconfig, %s)"
+    publicly_matching = RawSQL(
+        f"""CASE WHEN (SELECT d.document FROM tickets_searchdocument d
+                       WHERE d.ticket_id = tickets_ticket.id) @@ {query}
+            THEN tickets_vector_append(
                 tickets_subject_vector(tickets_ticket.number, tickets_ticket.subject),
                 coalesce((SELECT tickets_vector_agg(tickets_message_vector(m.body_text))
                           FROM tickets_message m
-                          WHERE m.ticket_id = tickets_ticket.id {_PUBLIC}), ''))
-            @@ to_tsquery(%s::regconfig, %s)""",
-        [CONFIG, tsquery(text)],
+                          WHERE m.ticket_id = tickets_ticket.id {_PUBLIC}), '')) @@ {query}
+            ELSE false END""",
+        [CONFIG, tsquery(text)] * 2,
         output_field=BooleanField(),
     )
-    return tickets.alias(publicly_matching=public_text).filter(publicly_matching=True)
+    return tickets.alias(publicly_matching=publicly_matching).filter(publicly_matching=True)
 
 
 _PUBLIC = "AND m.is_public AND NOT m.is_external"
