@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from tickets.access import queues_for, visible_tickets
+from tickets.access import queues_for
 from tickets.models import Priority, Queue, Status, Ticket
 from tickets.views.desk import agent_required
 
@@ -18,13 +18,14 @@ CHART_DAYS = 30
 
 
 def per_day(tickets: QuerySet[Ticket], field: str, since: datetime) -> dict[date, int]:
-    """How many requests have `field` on each local day since `since`: one query."""
+    """How many requests have `field` on each local day since `since`: one query. The
+    field itself is counted so an index holding it and the queue can answer alone."""
     rows = (
         tickets.filter(**{f"{field}__gte": since})
         .annotate(day=TruncDate(field))
         .order_by()
         .values("day")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count(field))
         .values_list("day", "count")
     )
     return dict(rows)
@@ -102,21 +103,22 @@ def _last_days(now: datetime) -> tuple[list[date], datetime]:
     return days, timezone.make_aware(datetime.combine(days[0], time.min))
 
 
-def _open_groups(user, now: datetime) -> list[dict]:
+def _open_groups(tickets: QuerySet[Ticket], user, now: datetime) -> list[dict]:
     """The agent's open requests counted per queue, status and priority (a few dozen rows):
     one pass over them, where a query per panel read them five times. Names are looked up
-    afterwards: joining them before grouping doubled the query's time."""
+    afterwards: joining them before grouping doubled the query's time. Counting
+    queue_id (never empty), not id: the id is not in the ticket_open_counts index, and
+    needing it made PostgreSQL read the table instead of the index alone."""
     return list(
-        visible_tickets(user)
-        .open()
+        tickets.open()
         .order_by()
         .values("queue", "status", "priority")
         .annotate(
-            count=Count("pk"),
-            unassigned=Count("pk", filter=Q(owner__isnull=True)),
+            count=Count("queue"),
+            unassigned=Count("queue", filter=Q(owner__isnull=True)),
             # Postponed requests' clocks stand still: only active ones run late.
-            overdue=Count("pk", filter=Q(deadline__lt=now, base_status=Status.Base.ACTIVE)),
-            mine=Count("pk", filter=Q(owner=user)),
+            overdue=Count("queue", filter=Q(deadline__lt=now, base_status=Status.Base.ACTIVE)),
+            mine=Count("queue", filter=Q(owner=user)),
         )
     )
 
@@ -130,11 +132,15 @@ def _count_by(groups: list[dict], key: str) -> Counter:
 
 def _panels(user) -> dict:
     now = timezone.now()
-    groups = _open_groups(user, now)
-    statuses = Status.objects.in_bulk({g["status"] for g in groups})
-    priorities = Priority.objects.in_bulk({g["priority"] for g in groups})
     # Membership joins would repeat a queue once per team; select the queues by id instead.
     queues = list(Queue.objects.filter(pk__in=queues_for(user).values("pk")).order_by("name"))
+    # The agent's requests by the ids of their queues, not by a subquery: PostgreSQL
+    # misjudged how many queues the subquery gives and read the open requests from the
+    # table (170 ms at a million requests) instead of from their index (25 ms).
+    tickets = Ticket.objects.filter(queue__in=[queue.pk for queue in queues])
+    groups = _open_groups(tickets, user, now)
+    statuses = Status.objects.in_bulk({g["status"] for g in groups})
+    priorities = Priority.objects.in_bulk({g["priority"] for g in groups})
     open_by_queue = _count_by(groups, "queue")
     for queue in queues:
         queue.open_count = open_by_queue[queue.pk]
@@ -162,7 +168,6 @@ def _panels(user) -> dict:
     totals = {"open": sum(group["count"] for group in groups)} | {
         name: sum(group[name] for group in groups) for name in ("unassigned", "overdue", "mine")
     }
-    tickets = visible_tickets(user)
     days, since = _last_days(now)
     chart = created_vs_closed(
         per_day(tickets, "created_at", since), per_day(tickets, "closed_at", since), days
