@@ -35,8 +35,7 @@ def get_ticket_for_agent(user: AbstractBaseUser, number: str) -> Ticket:
     """The request with this number if the agent may see it; 404 otherwise, so a request
     outside one's queues is indistinguishable from one that does not exist."""
     ticket = (
-        visible_tickets(user)
-        .select_related(
+        Ticket.objects.select_related(
             "queue",
             "stage",
             "status",
@@ -50,9 +49,15 @@ def get_ticket_for_agent(user: AbstractBaseUser, number: str) -> Ticket:
         .filter(number=number)
         .first()
     )
-    if ticket is None:
+    # Its queue is checked apart: inside the query above, the membership subquery
+    # tripled the time PostgreSQL took to plan it (7 ms for a 0.2 ms lookup).
+    if ticket is None or not can_see_queue(user, ticket.queue_id):
         raise Http404("No such request.")
     return ticket
+
+
+def can_see_queue(user: AbstractBaseUser, queue_id: int) -> bool:
+    return sees_everything(user) or queues_for(user).filter(pk=queue_id).exists()
 
 
 # The contacts' side: the portal.
