@@ -189,6 +189,14 @@ class Ticket(models.Model):
             models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
             # Newest first, the default order of every list.
             models.Index(fields=["-created_at"], name="ticket_created"),
+            # Lists sorted by last change, all requests and open ones: without them a
+            # million requests were sorted for each page (0.6 s, open ones 0.25 s).
+            models.Index(fields=["updated_at", "id"], name="ticket_updated"),
+            models.Index(
+                fields=["updated_at", "id"],
+                condition=Q(base_status__in=["active", "postponed"]),
+                name="ticket_open_updated",
+            ),
             # The dashboard's counts and the open-request filters, read from the index
             # alone (the key holds every column they touch).
             models.Index(
