@@ -22,7 +22,7 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
-from tickets import workflow
+from tickets import filters, workflow
 from tickets.models import Channel, SavedView, Stage, Status, Ticket
 from tickets.views.desk import lists
 
@@ -754,3 +754,27 @@ def test_lists_under_the_cap_show_their_exact_count(agent_client, queue, monkeyp
     response = agent_client.get(URL)
     assert not response.context["page"].paginator.capped
     assert "4 requests" in response.text and "More than" not in response.text
+
+
+def test_sorts_without_an_index_order_the_newest_requests_and_say_so(
+    agent_client, queue, monkeypatch
+):
+    monkeypatch.setattr(filters, "SORTED_LIMIT", 3)
+    monkeypatch.setattr(lists, "SORTED_LIMIT", 3)
+    for subject in ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]:  # Alpha is the newest
+        TicketFactory(queue=queue, subject=subject)
+    response = agent_client.get(URL, {"sort": "subject"})
+    assert [t.subject for t in response.context["page"]] == ["Alpha", "Bravo", "Charlie"]
+    assert "Sorted among the newest 3" in response.text
+    # An indexed order goes through all of them, and says nothing.
+    response = agent_client.get(URL, {"sort": "-number"})
+    assert len(response.context["page"]) == 5
+    assert "Sorted among the newest" not in response.text
+
+
+def test_sorting_a_list_shorter_than_the_limit_sorts_all_of_it(agent_client, queue):
+    for subject in ["Echo", "Alpha", "Charlie"]:
+        TicketFactory(queue=queue, subject=subject)
+    response = agent_client.get(URL, {"sort": "-subject"})
+    assert [t.subject for t in response.context["page"]] == ["Echo", "Charlie", "Alpha"]
+    assert "Sorted among the newest" not in response.text

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
 from tickets.access import visible_tickets
-from tickets.filters import DEFAULT_SORT, TicketFilter
+from tickets.filters import DEFAULT_SORT, SORTED_LIMIT, TicketFilter
 from tickets.forms.lists import BulkActionForm, SavedViewForm, list_query
 from tickets.models import SavedView, Ticket
 from tickets.search import RANKED_LIMIT, add_snippets
@@ -140,6 +140,11 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
         "current_query": current_query,
         "columns": _columns(query, "" if filterset.ranks_by_relevance else filterset.sort_key),
         "count_cap": f"{COUNT_CAP:,}",
+        "sorted_limit": f"{SORTED_LIMIT:,}"
+        if filterset.is_valid()
+        and filterset.sorts_newest_only
+        and page.paginator.count >= SORTED_LIMIT
+        else "",
         "ranked_limit": f"{RANKED_LIMIT:,}"
         if filterset.ranks_by_relevance and page.paginator.count == RANKED_LIMIT
         else "",
