@@ -171,9 +171,9 @@ _PUBLIC = "AND m.is_public AND NOT m.is_external"
 
 
 def add_snippets(tickets: list[Ticket], text: str, *, public_only: bool = False) -> None:
-    """Sets `search_subject` (the subject, matches marked) and `search_snippet` (the
-    best passage of the newest message that matches) on each of `tickets`, as safe HTML.
-    Only on PostgreSQL; one query for the whole page."""
+    """Sets `search_subject` (the subject, matches marked) and `search_snippet` (the best
+    passage of the message holding most of the words, the newest of equals) on each of
+    `tickets`, as safe HTML. Only on PostgreSQL; one query for the whole page."""
     query = tsquery(text)
     if not tickets or not query or not full_text():
         return
@@ -185,7 +185,9 @@ def add_snippets(tickets: list[Ticket], text: str, *, public_only: bool = False)
                 FROM tickets_message m
                 WHERE m.ticket_id = t.id {_PUBLIC if public_only else ""}
                   AND tickets_message_vector(m.body_text) @@ q.any_word
-                ORDER BY m.created_at DESC, m.id DESC LIMIT 1)
+                ORDER BY ts_rank(tickets_message_vector(m.body_text), q.any_word) DESC,
+                         m.created_at DESC, m.id DESC
+                LIMIT 1)
         FROM tickets_ticket t,
              (SELECT to_tsquery(%(config)s::regconfig, %(any_word)s) AS any_word) q
         WHERE t.id = ANY(%(ids)s)

@@ -269,3 +269,11 @@ def test_a_big_rebuild_runs_in_parallel_and_makes_the_index_again(postgres):
         assert "gin (document)" in cursor.fetchone()[0]
     first = Ticket.objects.order_by("pk")[10].pk
     assert search.rebuild_search_documents(first_id=first, chunk=1) == 2
+
+
+def test_the_snippet_quotes_the_message_holding_most_of_the_words(pg, agent_client, queue):
+    ticket = TicketFactory(queue=queue, subject="Printer", body="Jürgen Müller's printer jams.")
+    MessageFactory(ticket=ticket, body_text="Restart the printer, please.")
+    response = agent_client.get(URL, {"q": "muller print*"})
+    snippet = response.context["page"][0].search_snippet
+    assert "<mark>Müller</mark>" in snippet and "<mark>printer</mark>" in snippet
