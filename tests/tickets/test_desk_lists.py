@@ -766,6 +766,7 @@ def test_sorts_without_an_index_order_the_newest_requests_and_say_so(
     response = agent_client.get(URL, {"sort": "subject"})
     assert [t.subject for t in response.context["page"]] == ["Alpha", "Bravo", "Charlie"]
     assert "Sorted among the newest 3" in response.text
+    assert "The 3 newest requests, sorted" in response.text
     # An indexed order goes through all of them, and says nothing.
     response = agent_client.get(URL, {"sort": "-number"})
     assert len(response.context["page"]) == 5
