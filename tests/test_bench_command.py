@@ -5,6 +5,7 @@ import shutil
 from io import StringIO
 
 from django.core.management import call_command
+from django.db import connection
 
 from helpdesk.benchmark import data, load, pages, report
 from tests.conftest import needs
@@ -95,3 +96,20 @@ def test_the_list_under_load_is_served_by_gunicorn_to_wrk(postgres, transactiona
     assert run.requests > 0 and run.per_second > 0
     assert (run.failed, run.socket_errors) == (0, 0)
     assert 0 < run.median_ms <= run.p95_ms
+
+
+def test_without_autovacuum_the_read_tables_are_vacuumed_first(postgres, transactional_db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+        assert data.vacuum_if_autovacuum_is_off() == (autovacuum == "off")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+            "AND last_vacuum IS NOT NULL",
+            [data.READ_TABLES],
+        )
+        assert cursor.fetchone()[0] == (len(data.READ_TABLES) if autovacuum == "off" else 0)
+
+
+def test_inside_a_transaction_nothing_is_vacuumed(db):
+    assert data.vacuum_if_autovacuum_is_off() is False

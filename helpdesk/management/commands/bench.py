@@ -75,6 +75,8 @@ class Command(BaseCommand):
             stdout=self.stdout,
         )
         self.progress(f"bulk-loaded {loaded:,} requests" if loaded else "no loading needed")
+        if data.vacuum_if_autovacuum_is_off():
+            self.progress("vacuumed the tables the pages read: autovacuum is off on this server")
         machine, size = report.machine(), data.size()
         self.progress(f"{size}; {machine}")
         agent = pages.bench_agent()
