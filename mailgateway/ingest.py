@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from mailgateway import loops, matching
@@ -30,14 +29,13 @@ from mailgateway.models import (
     ReceivedMail,
 )
 from mailgateway.parse import ParsedMail, ParseError, parse, peek, safe_filename
-from tickets import replies, workflow
+from tickets import acknowledgement, workflow
 from tickets.models import (
     Attachment,
     Channel,
     Contact,
     Message,
     Queue,
-    ReplyTemplate,
     Status,
     Ticket,
 )
@@ -49,6 +47,8 @@ APPENDED = ReceivedMail.Outcome.APPENDED
 QUARANTINED = ReceivedMail.Outcome.QUARANTINED
 DUPLICATE = "duplicate"
 
+# The acknowledgement when no template is written: mail is always confirmed, so the
+# sender knows the number to write about.
 DEFAULT_ACKNOWLEDGEMENT = (
     "Hello {contact_name},\n\n"
     "thank you for your message. We have registered it as request {number} and will "
@@ -432,27 +432,10 @@ def _acknowledge(ticket: Ticket, contact: Contact, route: Route, now: datetime) 
     ).count()
     if sent >= route.acks_per_hour:
         return False
-    template = (
-        replies.templates_for(ticket, ReplyTemplate.Purpose.ACKNOWLEDGEMENT)
-        .order_by(F("queue").asc(nulls_last=True), "name")  # the queue's own first
-        .first()
-    )
-    if template is not None:
-        subject, body = replies.render_template(template, ticket, None)
-    else:
-        subject, body = (
-            "",
-            replies.fill(DEFAULT_ACKNOWLEDGEMENT, replies.placeholders(ticket, None)),
-        )
-    message = workflow.send_email(
+    sent = acknowledgement.acknowledge(
         ticket,
-        by=None,
-        body=body,
-        to=contact.email,
-        subject=subject,
-        automatic=True,
-        action="acknowledged",
+        default_text=DEFAULT_ACKNOWLEDGEMENT,
+        from_address=route.reply_address,
+        now=now,
     )
-    if route.reply_address:
-        Message.objects.filter(pk=message.pk).update(from_address=route.reply_address)
-    return True
+    return sent is not None

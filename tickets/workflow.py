@@ -54,12 +54,14 @@ class StaleEdit(WorkflowError):
     """The request changed since the person loaded it; their edit would overwrite that."""
 
 
-class _Unset:
+class Unset:
+    """The default of a keyword that was not given, where None is a value."""
+
     def __repr__(self):
         return "UNSET"
 
 
-UNSET = _Unset()
+UNSET = Unset()
 
 
 class _Change:
@@ -492,8 +494,8 @@ def assign_ticket(
     ticket: Ticket,
     *,
     by: Actor,
-    owner: AbstractBaseUser | None | _Unset = UNSET,
-    team: Group | None | _Unset = UNSET,
+    owner: AbstractBaseUser | None | Unset = UNSET,
+    team: Group | None | Unset = UNSET,
     seen_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -532,14 +534,14 @@ def update_ticket(
     ticket: Ticket,
     *,
     by: Actor,
-    subject: str | _Unset = UNSET,
-    queue: Queue | _Unset = UNSET,
-    category: Category | None | _Unset = UNSET,
-    priority: Priority | _Unset = UNSET,
-    impact: str | _Unset = UNSET,
-    urgency: str | _Unset = UNSET,
-    related_address: str | _Unset = UNSET,
-    custom_fields: dict | _Unset = UNSET,
+    subject: str | Unset = UNSET,
+    queue: Queue | Unset = UNSET,
+    category: Category | None | Unset = UNSET,
+    priority: Priority | Unset = UNSET,
+    impact: str | Unset = UNSET,
+    urgency: str | Unset = UNSET,
+    related_address: str | Unset = UNSET,
+    custom_fields: dict | Unset = UNSET,
     seen_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -1039,12 +1041,14 @@ def send_email(
     external: bool = False,
     automatic: bool = False,
     action: str = "emailed",
+    from_address: str = "",
     now: datetime | None = None,
 ) -> Message:
     """Write an outbound email into the timeline and send it once the transaction commits.
 
     Its threading headers are fixed now, so a retried send is the same mail. Mail to an
-    outside party (`external`) is hidden from the customer and threads separately."""
+    outside party (`external`) is hidden from the customer and threads separately. It
+    goes out from `from_address`, by default the queue's (outbound.sender_for)."""
     if not to.strip():
         raise WorkflowError("Say whom the email goes to.")
     if not body.strip():
@@ -1060,7 +1064,7 @@ def send_email(
         is_public=not external,
         is_external=external,
         time_units=time_units,
-        from_address=outbound.sender_for(ticket),
+        from_address=from_address or outbound.sender_for(ticket),
         to=to.strip(),
         cc=cc.strip(),
         bcc=bcc.strip(),
