@@ -121,9 +121,21 @@ def _display(value) -> str:
     return str(value)
 
 
+_RELATIONS = [field for field in Ticket._meta.concrete_fields if field.is_relation]
+
+
 def _lock(ticket: Ticket) -> Ticket:
-    """Take the request's row lock and reload it, so concurrent changes queue up."""
+    """Take the request's row lock and reload it, so concurrent changes queue up.
+
+    Related objects the caller had loaded (queue, contact, owner, status...) stay loaded
+    when the reloaded row still points at them: the step need not fetch them again."""
+    loaded = {
+        field: field.get_cached_value(ticket) for field in _RELATIONS if field.is_cached(ticket)
+    }
     ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+    for field, related in loaded.items():
+        if getattr(ticket, field.attname) == (related.pk if related is not None else None):
+            field.set_cached_value(ticket, related)
     return ticket
 
 
