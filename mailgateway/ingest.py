@@ -397,7 +397,7 @@ def _create(
         message_headers={**_headers(mail, raw, key), "subject": mail.subject[:998]},
         now=now,
     )
-    message = ticket.messages.get()
+    message = ticket.first_message
     _store_attachments(message, mail)
     return ticket, message
 

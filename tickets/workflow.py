@@ -354,6 +354,8 @@ def create_ticket(
     message is that email, and it is sent. `message_headers` are further fields of the
     first message as it arrived (from/to/cc, Message-ID and threading headers, raw
     source, its own subject).
+
+    The first message is returned as `ticket.first_message`.
     """
     now = now or timezone.now()
     subject = subject.strip()
@@ -399,6 +401,7 @@ def create_ticket(
     change = _Change(ticket, by=by, now=now)
     _plan_clocks(change, restart_chain=True)
     ticket.save()
+    change.fields.clear()  # the INSERT wrote the planned clocks
     if owner is not None and owner != by:
         _notify_assignment(ticket, owner, by=by, now=now)
     if tags:
@@ -406,7 +409,7 @@ def create_ticket(
     change.log("created", new=ticket.number)
     change.save()
     if outbound_email:
-        send_email(
+        ticket.first_message = send_email(
             ticket,
             by=by,
             body=body,
@@ -418,7 +421,9 @@ def create_ticket(
         return ticket
     internal = channel == Channel.INTERNAL
     headers = dict(message_headers or {})
-    message = add_message(
+    # Written directly, not through add_message: nobody else can see the new row yet, so
+    # there is nothing to lock, and it is editable.
+    message = _append_message(
         ticket,
         by=by if internal else None,
         contact=None if internal else contact,
@@ -434,6 +439,7 @@ def create_ticket(
         **headers,
     )
     attach_files(message, attachments)
+    ticket.first_message = message
     return ticket
 
 
@@ -461,6 +467,39 @@ def add_message(
     answer (is_external, inbound) stops the external time counter."""
     _lock(ticket)
     _ensure_editable(ticket)
+    return _append_message(
+        ticket,
+        by=by,
+        kind=kind,
+        direction=direction,
+        contact=contact,
+        is_public=is_public,
+        now=now,
+        log=log,
+        notify=notify,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        time_units=time_units,
+        **headers,
+    )
+
+
+def _append_message(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    kind: str,
+    direction: str,
+    contact: Contact | None = None,
+    is_public: bool | None = None,
+    now: datetime | None = None,
+    log: bool = True,
+    notify: bool = True,
+    **fields,
+) -> Message:
+    """add_message's writing, for a step that holds the request's row lock already (or
+    has just made the row); `fields` are the Message's own (text, subject, headers)."""
     now = now or timezone.now()
     if is_public is None:
         is_public = kind != Message.Kind.NOTE and direction != Message.Direction.INTERNAL
@@ -471,12 +510,8 @@ def add_message(
         is_public=is_public,
         author=by,
         author_contact=contact,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        time_units=time_units,
         created_at=now,
-        **headers,
+        **fields,
     )
     change = _Change(ticket, by=by, now=now)
     change.set_quietly("updated_at", now)
@@ -1065,8 +1100,10 @@ def send_email(
         raise WorkflowError("Say whom the email goes to.")
     if not body.strip():
         raise WorkflowError("The email has no text.")
+    _lock(ticket)
+    _ensure_editable(ticket)
     in_reply_to, references = outbound.thread_headers(ticket, external=external)
-    message = add_message(
+    message = _append_message(
         ticket,
         by=by,
         kind=Message.Kind.SYSTEM if automatic else Message.Kind.EMAIL,
