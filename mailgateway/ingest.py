@@ -36,6 +36,7 @@ from tickets.models import (
     Contact,
     Message,
     Queue,
+    ReplyTemplate,
     Status,
     Ticket,
 )
@@ -58,11 +59,25 @@ DEFAULT_ACKNOWLEDGEMENT = (
 )
 
 
+# What creating a request in the queue reads: its New stage, its times per priority, its
+# calendar, its default priority's escalation chain.
+QUEUE_CONFIGURATION = (
+    "stages",
+    "priority_times",
+    "calendar__opening_hours",
+    "calendar__holidays",
+    "default_priority__escalation_levels",
+)
+
+
 @dataclass(frozen=True)
 class Route:
     """Where mail goes and the rules it is taken in under: a mailbox's, or the defaults
     for mail ingested straight into a queue. Built once per poll, it also carries what
-    every mail is checked against: the helpdesk's own addresses and the request numbers."""
+    every mail is checked against (the helpdesk's own addresses, the request numbers) and
+    the configuration every new request reads: the queue with QUEUE_CONFIGURATION, the
+    status it starts with, the acknowledgement template. A poll takes at most a batch of
+    mail, so a change an admin makes applies from the next poll on."""
 
     queue: Queue
     mailbox: Mailbox | None = None
@@ -72,25 +87,34 @@ class Route:
     reply_address: str = ""
     own_addresses: frozenset[str] = frozenset()
     numbers: re.Pattern | None = None
+    status: Status | None = None
+    acknowledgement: ReplyTemplate | None | workflow.Unset = workflow.UNSET
 
     @classmethod
     def build(cls, *, mailbox: Mailbox | None = None, queue: Queue | None = None) -> "Route":
         if mailbox is None and queue is None:
             raise ValueError("Say which mailbox or queue the mail came in through.")
-        context = {
-            "own_addresses": frozenset(loops.own_addresses()),
-            "numbers": matching.number_regex(),
-        }
-        if mailbox is None:
-            return cls(queue=queue, **context)
+        rules = {}
+        if mailbox is not None:
+            rules = {
+                "mailbox": mailbox,
+                "reopen_days": mailbox.reopen_days,
+                "acks_per_hour": mailbox.acks_per_hour,
+                "send_acknowledgement": mailbox.send_acknowledgement,
+                "reply_address": mailbox.reply_address,
+            }
+        queue = (
+            Queue.objects.select_related("default_priority", "calendar")
+            .prefetch_related(*QUEUE_CONFIGURATION)
+            .get(pk=mailbox.queue_id if mailbox else queue.pk)
+        )
         return cls(
-            queue=mailbox.queue,
-            mailbox=mailbox,
-            reopen_days=mailbox.reopen_days,
-            acks_per_hour=mailbox.acks_per_hour,
-            send_acknowledgement=mailbox.send_acknowledgement,
-            reply_address=mailbox.reply_address,
-            **context,
+            queue=queue,
+            own_addresses=frozenset(loops.own_addresses()),
+            numbers=matching.number_regex(),
+            status=Status.builtin(Status.Base.ACTIVE),
+            acknowledgement=acknowledgement.acknowledgement_template(queue),
+            **rules,
         )
 
 
@@ -395,6 +419,7 @@ def _create(
         body=_body(mail, _too_large(mail)),
         body_html=mail.body_html,
         message_headers={**_headers(mail, raw, key), "subject": mail.subject[:998]},
+        status=route.status,
         now=now,
     )
     message = ticket.first_message
@@ -434,6 +459,7 @@ def _acknowledge(ticket: Ticket, contact: Contact, route: Route, now: datetime) 
         return False
     sent = acknowledgement.acknowledge(
         ticket,
+        template=route.acknowledgement,
         default_text=DEFAULT_ACKNOWLEDGEMENT,
         from_address=route.reply_address,
         now=now,

@@ -205,7 +205,7 @@ def _plan_clocks(
     priority's escalation chain starts over from now."""
     ticket = change.ticket
     calendar = calendar or _calendar(ticket.queue)
-    times = QueuePriorityTime.objects.filter(queue=ticket.queue, priority=ticket.priority).first()
+    times = _priority_time(ticket.queue, ticket.priority)
     completion = times.completion_minutes if times else None
     alert = times.alert_minutes if times and ticket.stage.state == Stage.State.NEW else None
     paused = timedelta(seconds=ticket.clocks_paused_seconds)
@@ -229,9 +229,17 @@ def _plan_clocks(
         _start_chain(change, calendar)
 
 
+def _priority_time(queue: Queue, priority: Priority) -> QueuePriorityTime | None:
+    # Through the queue's relation, so a queue loaded with its times (the mail gateway
+    # loads it once per poll) answers without a query.
+    return next((t for t in queue.priority_times.all() if t.priority_id == priority.pk), None)
+
+
 def _start_chain(change: _Change, calendar: clocks.Calendar | None) -> None:
     ticket = change.ticket
-    first = EscalationLevel.objects.filter(priority=ticket.priority).order_by("alert_level").first()
+    # Through the priority's relation, so a prefetched chain answers without a query.
+    levels = ticket.priority.escalation_levels.all()
+    first = min(levels, key=lambda level: level.alert_level, default=None)
     # A chain (re)started while the clocks stand still starts counting when they resume.
     start = ticket.clocks_paused_at or change.now
     change.set_quietly("escalation_level", 0)
@@ -344,6 +352,7 @@ def create_ticket(
     outbound_email: bool = False,
     attachments: Iterable = (),
     message_headers: dict | None = None,
+    status: Status | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Register a request: its number, its defaults, its first message and its event.
@@ -353,7 +362,8 @@ def create_ticket(
     `outbound_email` an agent opens the request by writing to the contact: the first
     message is that email, and it is sent. `message_headers` are further fields of the
     first message as it arrived (from/to/cc, Message-ID and threading headers, raw
-    source, its own subject).
+    source, its own subject). The request starts with the built-in active `status` or
+    the active one given (a caller creating many passes the one it loaded once).
 
     The first message is returned as `ticket.first_message`.
     """
@@ -375,7 +385,7 @@ def create_ticket(
     registered_by_agent = channel in AGENT_CHANNELS or outbound_email
     if owner is None and team is None and by is not None and registered_by_agent:
         owner = by  # whoever registers a call, writes first or opens it internally handles it
-    status = Status.builtin(Status.Base.ACTIVE)
+    status = _status_for(Status.Base.ACTIVE, status)
     ticket = Ticket(
         number=next_number(queue.numbering_scheme, now),
         subject=subject[:255],
