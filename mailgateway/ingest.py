@@ -293,12 +293,12 @@ def _deliver(
             message = _append(target, mail, raw, key, now, contact=None, match=match)
             return Result(APPENDED, target, message)
         if target.base_status != Status.Base.DELETED:
-            contact = _contact(mail)
+            contact = _contact(mail, known=match.ticket.contact)
             target = _wake(target, route, now, automatic=bool(automatic))
             if target is not None:
                 message = _append(target, mail, raw, key, now, contact=contact, match=match)
                 return Result(APPENDED, target, message)
-    contact = _contact(mail)
+    contact = _contact(mail, known=match.ticket.contact if match else None)
     ticket, message = _create(mail, raw, key, route, contact, now)
     if match is not None:
         workflow.link_tickets(ticket, match.ticket, by=None, now=now)
@@ -327,15 +327,20 @@ def _wake(ticket: Ticket, route: Route, now: datetime, *, automatic: bool) -> Ti
     return ticket
 
 
-def _contact(mail: ParsedMail) -> Contact:
-    """The sender as a Contact, found case-insensitively or created with their name."""
+def _contact(mail: ParsedMail, *, known: Contact | None = None) -> Contact:
+    """The sender as a Contact, found case-insensitively or created with their name. The
+    `known` contact (the matched request's) is the sender when the addresses match."""
     for address in mail.addresses_from:
         try:
             validate_email(address)
         except ValidationError:
             continue
         name = mail.from_name if address == mail.from_address else ""
-        contact = Contact.objects.find_or_create(address, name=name)
+        if known is not None and _same_address(known.email, address):
+            contact = known
+        else:
+            # With the company: the acknowledgement's placeholders name it.
+            contact = Contact.objects.select_related("company").find_or_create(address, name=name)
         if name and not contact.name:
             contact.name = name[:200]
             contact.save(update_fields=["name"])
@@ -344,6 +349,13 @@ def _contact(mail: ParsedMail) -> Contact:
         f"No valid sender address (From: {mail.header('from') or 'missing'}); "
         "a request needs a contact."
     )
+
+
+def _same_address(stored: str, address: str) -> bool:
+    """The database's lower() and Python's agree on ASCII only (SQLite folds nothing
+    else); any other address is left to the database to compare."""
+    stored, address = stored.strip(), address.strip()
+    return stored.isascii() and address.isascii() and stored.lower() == address.lower()
 
 
 def _headers(mail: ParsedMail, raw: bytes, key: str) -> dict:
