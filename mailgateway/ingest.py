@@ -303,7 +303,7 @@ def _deliver(
     if match is not None:
         workflow.link_tickets(ticket, match.ticket, by=None, now=now)
     if not automatic:
-        record.acknowledged = _acknowledge(ticket, contact, route, now)
+        record.acknowledged = _acknowledge(ticket, message, route, now)
     return Result(NEW, ticket, message)
 
 
@@ -460,12 +460,15 @@ def _store_attachments(message: Message, mail: ParsedMail) -> None:
         part.data = b""  # a large attachment's bytes are not needed twice
 
 
-def _acknowledge(ticket: Ticket, contact: Contact, route: Route, now: datetime) -> bool:
-    """Confirm the new request to its sender, at most `acks_per_hour` times an hour each."""
+def _acknowledge(ticket: Ticket, opening: Message, route: Route, now: datetime) -> bool:
+    """Confirm the new request to its sender, at most `acks_per_hour` times an hour each,
+    in answer to the mail that opened it."""
     if not route.send_acknowledgement:
         return False
     sent = ReceivedMail.objects.filter(
-        sender=contact.email.lower(), acknowledged=True, received_at__gte=now - timedelta(hours=1)
+        sender=ticket.contact.email.lower(),
+        acknowledged=True,
+        received_at__gte=now - timedelta(hours=1),
     ).count()
     if sent >= route.acks_per_hour:
         return False
@@ -474,6 +477,7 @@ def _acknowledge(ticket: Ticket, contact: Contact, route: Route, now: datetime) 
         template=route.acknowledgement,
         default_text=DEFAULT_ACKNOWLEDGEMENT,
         from_address=route.reply_address,
+        answering=opening,
         now=now,
     )
     return sent is not None

@@ -38,10 +38,15 @@ def thread_headers(ticket: Ticket, *, external: bool = False) -> tuple[str, str]
         .order_by("created_at", "pk")
         .last()
     )
-    if latest is None:
+    return answer_headers(latest)
+
+
+def answer_headers(message: Message | None) -> tuple[str, str]:
+    """In-Reply-To and References of a mail answering this message."""
+    if message is None or not message.message_id:
         return "", ""
-    references = latest.references.split() + [latest.message_id]
-    return latest.message_id, " ".join(references[-MAX_REFERENCES:])
+    references = message.references.split() + [message.message_id]
+    return message.message_id, " ".join(references[-MAX_REFERENCES:])
 
 
 def subject_for(ticket: Ticket, subject: str = "") -> str:

@@ -30,12 +30,14 @@ def acknowledge(
     template: ReplyTemplate | None | workflow.Unset = workflow.UNSET,
     default_text: str = "",
     from_address: str = "",
+    answering: Message | None = None,
     now: datetime | None = None,
 ) -> Message | None:
     """Mail the contact the acknowledgement, sent after commit: the acknowledgement
     template, else `default_text` (with the template's placeholders); nothing when there
     is neither. A caller acknowledging many requests passes the `template` it looked up
-    once (None: there is none)."""
+    once (None: there is none), and the message that opened the request as `answering`
+    when it has it at hand."""
     if template is workflow.UNSET:
         template = acknowledgement_template(ticket.queue)
     if ticket.contact is None:
@@ -55,5 +57,6 @@ def acknowledge(
         automatic=True,
         action="acknowledged",
         from_address=from_address,
+        answering=answering,
         now=now,
     )

@@ -1099,12 +1099,14 @@ def send_email(
     automatic: bool = False,
     action: str = "emailed",
     from_address: str = "",
+    answering: Message | None = None,
     now: datetime | None = None,
 ) -> Message:
     """Write an outbound email into the timeline and send it once the transaction commits.
 
-    Its threading headers are fixed now, so a retried send is the same mail. Mail to an
-    outside party (`external`) is hidden from the customer and threads separately. It
+    Its threading headers are fixed now, so a retried send is the same mail: it answers
+    the message given (`answering`), by default the latest of its conversation. Mail to
+    an outside party (`external`) is hidden from the customer and threads separately. It
     goes out from `from_address`, by default the queue's (outbound.sender_for)."""
     if not to.strip():
         raise WorkflowError("Say whom the email goes to.")
@@ -1112,7 +1114,10 @@ def send_email(
         raise WorkflowError("The email has no text.")
     _lock(ticket)
     _ensure_editable(ticket)
-    in_reply_to, references = outbound.thread_headers(ticket, external=external)
+    if answering is not None:
+        in_reply_to, references = outbound.answer_headers(answering)
+    else:
+        in_reply_to, references = outbound.thread_headers(ticket, external=external)
     message = _append_message(
         ticket,
         by=by,
