@@ -102,7 +102,9 @@ def send_message(message_pk: int) -> bool:
     try:
         with transaction.atomic():
             message = (
-                Message.objects.select_for_update()
+                # Only the message's row: the request's and the queue's stay free while
+                # the mail server is talked to.
+                Message.objects.select_for_update(of=("self",))
                 .select_related("ticket__queue")
                 .filter(pk=message_pk, direction=Message.Direction.OUTBOUND)
                 .first()
