@@ -9,6 +9,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
@@ -126,8 +127,14 @@ def _addresses(field: str) -> list[str]:
 
 
 def notify_agent(user_pk: int, *, subject: str, body: str) -> bool:
-    user = get_user_model().objects.filter(pk=user_pk, is_active=True).first()
-    if user is None or not user.email:
+    user = get_user_model().objects.filter(pk=user_pk).first()
+    return user is not None and email_agent(user, subject=subject, body=body)
+
+
+def email_agent(user: AbstractBaseUser, *, subject: str, body: str) -> bool:
+    """Tell an agent something by email; an inactive agent or one without an address is
+    told nothing. Returns whether it sent."""
+    if not user.is_active or not user.email:
         return False
     email = EmailMultiAlternatives(
         subject=subject,
