@@ -37,10 +37,12 @@ class BusinessCalendar(models.Model):
 
     def as_calendar(self) -> clocks.Calendar:
         """The pure-arithmetic form that escalation.clocks counts with."""
+        # Through .all(), so a calendar loaded with its hours and holidays prefetched (the
+        # mail gateway's, once per poll) is built without a query.
         holidays = list(self.holidays.all())
         return clocks.Calendar.build(
             self.time_zone,
-            self.opening_hours.values_list("weekday", "opens", "closes"),
+            [(hours.weekday, hours.opens, hours.closes) for hours in self.opening_hours.all()],
             holidays=[h.date for h in holidays if not h.every_year],
             yearly_holidays=[(h.date.month, h.date.day) for h in holidays if h.every_year],
         )

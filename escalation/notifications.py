@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalation.models import Notification
-from mailgateway.outbound import new_message_id, notify_agent
+from mailgateway.outbound import email_agent, new_message_id
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def email(notification_pks: list[int]) -> int:
         )
         if not claimed:
             continue
-        notification = Notification.objects.select_related("ticket").get(pk=pk)
+        notification = Notification.objects.select_related("ticket", "recipient").get(pk=pk)
         try:
             sent += _send(notification)
         except Exception as error:  # SMTP, DNS, socket: all mean "try again later"
@@ -104,8 +104,8 @@ def email(notification_pks: list[int]) -> int:
 
 def _send(notification: Notification) -> bool:
     if notification.recipient_id:
-        return notify_agent(
-            notification.recipient_id,
+        return email_agent(
+            notification.recipient,
             subject=notification.subject,
             body=email_body(notification),
         )

@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from mailgateway import loops, matching
@@ -30,7 +29,7 @@ from mailgateway.models import (
     ReceivedMail,
 )
 from mailgateway.parse import ParsedMail, ParseError, parse, peek, safe_filename
-from tickets import replies, workflow
+from tickets import acknowledgement, workflow
 from tickets.models import (
     Attachment,
     Channel,
@@ -49,6 +48,8 @@ APPENDED = ReceivedMail.Outcome.APPENDED
 QUARANTINED = ReceivedMail.Outcome.QUARANTINED
 DUPLICATE = "duplicate"
 
+# The acknowledgement when no template is written: mail is always confirmed, so the
+# sender knows the number to write about.
 DEFAULT_ACKNOWLEDGEMENT = (
     "Hello {contact_name},\n\n"
     "thank you for your message. We have registered it as request {number} and will "
@@ -58,11 +59,25 @@ DEFAULT_ACKNOWLEDGEMENT = (
 )
 
 
+# What creating a request in the queue reads: its New stage, its times per priority, its
+# calendar, its default priority's escalation chain.
+QUEUE_CONFIGURATION = (
+    "stages",
+    "priority_times",
+    "calendar__opening_hours",
+    "calendar__holidays",
+    "default_priority__escalation_levels",
+)
+
+
 @dataclass(frozen=True)
 class Route:
     """Where mail goes and the rules it is taken in under: a mailbox's, or the defaults
     for mail ingested straight into a queue. Built once per poll, it also carries what
-    every mail is checked against: the helpdesk's own addresses and the request numbers."""
+    every mail is checked against (the helpdesk's own addresses, the request numbers) and
+    the configuration every new request reads: the queue with QUEUE_CONFIGURATION, the
+    status it starts with, the acknowledgement template. A poll takes at most a batch of
+    mail, so a change an admin makes applies from the next poll on."""
 
     queue: Queue
     mailbox: Mailbox | None = None
@@ -72,25 +87,34 @@ class Route:
     reply_address: str = ""
     own_addresses: frozenset[str] = frozenset()
     numbers: re.Pattern | None = None
+    status: Status | None = None
+    acknowledgement: ReplyTemplate | None | workflow.Unset = workflow.UNSET
 
     @classmethod
     def build(cls, *, mailbox: Mailbox | None = None, queue: Queue | None = None) -> "Route":
         if mailbox is None and queue is None:
             raise ValueError("Say which mailbox or queue the mail came in through.")
-        context = {
-            "own_addresses": frozenset(loops.own_addresses()),
-            "numbers": matching.number_regex(),
-        }
-        if mailbox is None:
-            return cls(queue=queue, **context)
+        rules = {}
+        if mailbox is not None:
+            rules = {
+                "mailbox": mailbox,
+                "reopen_days": mailbox.reopen_days,
+                "acks_per_hour": mailbox.acks_per_hour,
+                "send_acknowledgement": mailbox.send_acknowledgement,
+                "reply_address": mailbox.reply_address,
+            }
+        queue = (
+            Queue.objects.select_related("default_priority", "calendar")
+            .prefetch_related(*QUEUE_CONFIGURATION)
+            .get(pk=mailbox.queue_id if mailbox else queue.pk)
+        )
         return cls(
-            queue=mailbox.queue,
-            mailbox=mailbox,
-            reopen_days=mailbox.reopen_days,
-            acks_per_hour=mailbox.acks_per_hour,
-            send_acknowledgement=mailbox.send_acknowledgement,
-            reply_address=mailbox.reply_address,
-            **context,
+            queue=queue,
+            own_addresses=frozenset(loops.own_addresses()),
+            numbers=matching.number_regex(),
+            status=Status.builtin(Status.Base.ACTIVE),
+            acknowledgement=acknowledgement.acknowledgement_template(queue),
+            **rules,
         )
 
 
@@ -269,17 +293,17 @@ def _deliver(
             message = _append(target, mail, raw, key, now, contact=None, match=match)
             return Result(APPENDED, target, message)
         if target.base_status != Status.Base.DELETED:
-            contact = _contact(mail)
+            contact = _contact(mail, known=match.ticket.contact)
             target = _wake(target, route, now, automatic=bool(automatic))
             if target is not None:
                 message = _append(target, mail, raw, key, now, contact=contact, match=match)
                 return Result(APPENDED, target, message)
-    contact = _contact(mail)
+    contact = _contact(mail, known=match.ticket.contact if match else None)
     ticket, message = _create(mail, raw, key, route, contact, now)
     if match is not None:
         workflow.link_tickets(ticket, match.ticket, by=None, now=now)
     if not automatic:
-        record.acknowledged = _acknowledge(ticket, contact, route, now)
+        record.acknowledged = _acknowledge(ticket, message, route, now)
     return Result(NEW, ticket, message)
 
 
@@ -303,15 +327,20 @@ def _wake(ticket: Ticket, route: Route, now: datetime, *, automatic: bool) -> Ti
     return ticket
 
 
-def _contact(mail: ParsedMail) -> Contact:
-    """The sender as a Contact, found case-insensitively or created with their name."""
+def _contact(mail: ParsedMail, *, known: Contact | None = None) -> Contact:
+    """The sender as a Contact, found case-insensitively or created with their name. The
+    `known` contact (the matched request's) is the sender when the addresses match."""
     for address in mail.addresses_from:
         try:
             validate_email(address)
         except ValidationError:
             continue
         name = mail.from_name if address == mail.from_address else ""
-        contact = Contact.objects.find_or_create(address, name=name)
+        if known is not None and _same_address(known.email, address):
+            contact = known
+        else:
+            # With the company: the acknowledgement's placeholders name it.
+            contact = Contact.objects.select_related("company").find_or_create(address, name=name)
         if name and not contact.name:
             contact.name = name[:200]
             contact.save(update_fields=["name"])
@@ -320,6 +349,13 @@ def _contact(mail: ParsedMail) -> Contact:
         f"No valid sender address (From: {mail.header('from') or 'missing'}); "
         "a request needs a contact."
     )
+
+
+def _same_address(stored: str, address: str) -> bool:
+    """The database's lower() and Python's agree on ASCII only (SQLite folds nothing
+    else); any other address is left to the database to compare."""
+    stored, address = stored.strip(), address.strip()
+    return stored.isascii() and address.isascii() and stored.lower() == address.lower()
 
 
 def _headers(mail: ParsedMail, raw: bytes, key: str) -> dict:
@@ -395,9 +431,10 @@ def _create(
         body=_body(mail, _too_large(mail)),
         body_html=mail.body_html,
         message_headers={**_headers(mail, raw, key), "subject": mail.subject[:998]},
+        status=route.status,
         now=now,
     )
-    message = ticket.messages.get()
+    message = ticket.first_message
     _store_attachments(message, mail)
     return ticket, message
 
@@ -423,36 +460,24 @@ def _store_attachments(message: Message, mail: ParsedMail) -> None:
         part.data = b""  # a large attachment's bytes are not needed twice
 
 
-def _acknowledge(ticket: Ticket, contact: Contact, route: Route, now: datetime) -> bool:
-    """Confirm the new request to its sender, at most `acks_per_hour` times an hour each."""
+def _acknowledge(ticket: Ticket, opening: Message, route: Route, now: datetime) -> bool:
+    """Confirm the new request to its sender, at most `acks_per_hour` times an hour each,
+    in answer to the mail that opened it."""
     if not route.send_acknowledgement:
         return False
     sent = ReceivedMail.objects.filter(
-        sender=contact.email.lower(), acknowledged=True, received_at__gte=now - timedelta(hours=1)
+        sender=ticket.contact.email.lower(),
+        acknowledged=True,
+        received_at__gte=now - timedelta(hours=1),
     ).count()
     if sent >= route.acks_per_hour:
         return False
-    template = (
-        replies.templates_for(ticket, ReplyTemplate.Purpose.ACKNOWLEDGEMENT)
-        .order_by(F("queue").asc(nulls_last=True), "name")  # the queue's own first
-        .first()
-    )
-    if template is not None:
-        subject, body = replies.render_template(template, ticket, None)
-    else:
-        subject, body = (
-            "",
-            replies.fill(DEFAULT_ACKNOWLEDGEMENT, replies.placeholders(ticket, None)),
-        )
-    message = workflow.send_email(
+    sent = acknowledgement.acknowledge(
         ticket,
-        by=None,
-        body=body,
-        to=contact.email,
-        subject=subject,
-        automatic=True,
-        action="acknowledged",
+        template=route.acknowledgement,
+        default_text=DEFAULT_ACKNOWLEDGEMENT,
+        from_address=route.reply_address,
+        answering=opening,
+        now=now,
     )
-    if route.reply_address:
-        Message.objects.filter(pk=message.pk).update(from_address=route.reply_address)
-    return True
+    return sent is not None

@@ -57,11 +57,16 @@ def number_regex() -> re.Pattern | None:
     return _number_regex(schemes)
 
 
+# What threading and appending read of the request found: its contact (whose reply it
+# is) and its owner (who is told).
+_READ = ("contact", "owner")
+
+
 def find_by_number(subject: str, pattern: re.Pattern | None) -> Ticket | None:
     numbers = [m.group(0) for m in pattern.finditer(subject)] if pattern and subject else []
     if not numbers:
         return None
-    found = {t.number: t for t in Ticket.objects.filter(number__in=numbers)}
+    found = {t.number: t for t in Ticket.objects.filter(number__in=numbers).select_related(*_READ)}
     return next((found[n] for n in numbers if n in found), None)
 
 
@@ -71,7 +76,10 @@ def find_by_message_ids(message_ids: list[str]) -> Message | None:
     if not ids:
         return None
     messages = {
-        m.message_id: m for m in Message.objects.filter(message_id__in=ids).select_related("ticket")
+        m.message_id: m
+        for m in Message.objects.filter(message_id__in=ids).select_related(
+            *(f"ticket__{relation}" for relation in _READ)
+        )
     }
     for message_id in ids:
         if message_id in messages:

@@ -9,6 +9,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
@@ -38,10 +39,15 @@ def thread_headers(ticket: Ticket, *, external: bool = False) -> tuple[str, str]
         .order_by("created_at", "pk")
         .last()
     )
-    if latest is None:
+    return answer_headers(latest)
+
+
+def answer_headers(message: Message | None) -> tuple[str, str]:
+    """In-Reply-To and References of a mail answering this message."""
+    if message is None or not message.message_id:
         return "", ""
-    references = latest.references.split() + [latest.message_id]
-    return latest.message_id, " ".join(references[-MAX_REFERENCES:])
+    references = message.references.split() + [message.message_id]
+    return message.message_id, " ".join(references[-MAX_REFERENCES:])
 
 
 def subject_for(ticket: Ticket, subject: str = "") -> str:
@@ -97,7 +103,9 @@ def send_message(message_pk: int) -> bool:
     try:
         with transaction.atomic():
             message = (
-                Message.objects.select_for_update()
+                # Only the message's row: the request's and the queue's stay free while
+                # the mail server is talked to.
+                Message.objects.select_for_update(of=("self",))
                 .select_related("ticket__queue")
                 .filter(pk=message_pk, direction=Message.Direction.OUTBOUND)
                 .first()
@@ -119,8 +127,14 @@ def _addresses(field: str) -> list[str]:
 
 
 def notify_agent(user_pk: int, *, subject: str, body: str) -> bool:
-    user = get_user_model().objects.filter(pk=user_pk, is_active=True).first()
-    if user is None or not user.email:
+    user = get_user_model().objects.filter(pk=user_pk).first()
+    return user is not None and email_agent(user, subject=subject, body=body)
+
+
+def email_agent(user: AbstractBaseUser, *, subject: str, body: str) -> bool:
+    """Tell an agent something by email; an inactive agent or one without an address is
+    told nothing. Returns whether it sent."""
+    if not user.is_active or not user.email:
         return False
     email = EmailMultiAlternatives(
         subject=subject,

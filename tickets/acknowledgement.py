@@ -1,30 +1,53 @@
 """The automatic acknowledgement a customer gets for a new request.
 
-Kept small and separate so the mail gateway's acknowledgement of inbound email (with its
-loop and rate checks) can be unified with it later."""
+One function for every channel: the portal acknowledges a request when an admin wrote an
+acknowledgement template; the mail gateway always does (with its own text when there is
+no template) after its loop and rate checks, from the mailbox's reply address."""
 
-from django.db.models import F
+from datetime import datetime
+
+from django.db.models import F, Q
 
 from tickets import workflow
-from tickets.models import Message, ReplyTemplate, Ticket
-from tickets.replies import render_template, templates_for
+from tickets.models import Message, Queue, ReplyTemplate, Ticket
+from tickets.replies import fill, placeholders, render_template
 
 
-def acknowledgement_template(ticket: Ticket) -> ReplyTemplate | None:
+def acknowledgement_template(queue: Queue) -> ReplyTemplate | None:
     """The queue's own acknowledgement template, else a global one."""
     return (
-        templates_for(ticket, ReplyTemplate.Purpose.ACKNOWLEDGEMENT)
+        ReplyTemplate.objects.filter(
+            Q(queue=queue) | Q(queue__isnull=True), purpose=ReplyTemplate.Purpose.ACKNOWLEDGEMENT
+        )
         .order_by(F("queue").asc(nulls_last=True), "name")
         .first()
     )
 
 
-def acknowledge(ticket: Ticket) -> Message | None:
-    """Mail the contact the acknowledgement, if an admin wrote one; sent after commit."""
-    template = acknowledgement_template(ticket)
-    if template is None or ticket.contact is None:
+def acknowledge(
+    ticket: Ticket,
+    *,
+    template: ReplyTemplate | None | workflow.Unset = workflow.UNSET,
+    default_text: str = "",
+    from_address: str = "",
+    answering: Message | None = None,
+    now: datetime | None = None,
+) -> Message | None:
+    """Mail the contact the acknowledgement, sent after commit: the acknowledgement
+    template, else `default_text` (with the template's placeholders); nothing when there
+    is neither. A caller acknowledging many requests passes the `template` it looked up
+    once (None: there is none), and the message that opened the request as `answering`
+    when it has it at hand."""
+    if template is workflow.UNSET:
+        template = acknowledgement_template(ticket.queue)
+    if ticket.contact is None:
         return None
-    subject, body = render_template(template, ticket, None)
+    if template is not None:
+        subject, body = render_template(template, ticket, None)
+    elif default_text:
+        subject, body = "", fill(default_text, placeholders(ticket, None))
+    else:
+        return None
     return workflow.send_email(
         ticket,
         by=None,
@@ -33,4 +56,7 @@ def acknowledge(ticket: Ticket) -> Message | None:
         subject=subject,
         automatic=True,
         action="acknowledged",
+        from_address=from_address,
+        answering=answering,
+        now=now,
     )

@@ -54,12 +54,14 @@ class StaleEdit(WorkflowError):
     """The request changed since the person loaded it; their edit would overwrite that."""
 
 
-class _Unset:
+class Unset:
+    """The default of a keyword that was not given, where None is a value."""
+
     def __repr__(self):
         return "UNSET"
 
 
-UNSET = _Unset()
+UNSET = Unset()
 
 
 class _Change:
@@ -119,9 +121,21 @@ def _display(value) -> str:
     return str(value)
 
 
+_RELATIONS = [field for field in Ticket._meta.concrete_fields if field.is_relation]
+
+
 def _lock(ticket: Ticket) -> Ticket:
-    """Take the request's row lock and reload it, so concurrent changes queue up."""
+    """Take the request's row lock and reload it, so concurrent changes queue up.
+
+    Related objects the caller had loaded (queue, contact, owner, status...) stay loaded
+    when the reloaded row still points at them: the step need not fetch them again."""
+    loaded = {
+        field: field.get_cached_value(ticket) for field in _RELATIONS if field.is_cached(ticket)
+    }
     ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+    for field, related in loaded.items():
+        if getattr(ticket, field.attname) == (related.pk if related is not None else None):
+            field.set_cached_value(ticket, related)
     return ticket
 
 
@@ -191,7 +205,7 @@ def _plan_clocks(
     priority's escalation chain starts over from now."""
     ticket = change.ticket
     calendar = calendar or _calendar(ticket.queue)
-    times = QueuePriorityTime.objects.filter(queue=ticket.queue, priority=ticket.priority).first()
+    times = _priority_time(ticket.queue, ticket.priority)
     completion = times.completion_minutes if times else None
     alert = times.alert_minutes if times and ticket.stage.state == Stage.State.NEW else None
     paused = timedelta(seconds=ticket.clocks_paused_seconds)
@@ -215,9 +229,17 @@ def _plan_clocks(
         _start_chain(change, calendar)
 
 
+def _priority_time(queue: Queue, priority: Priority) -> QueuePriorityTime | None:
+    # Through the queue's relation, so a queue loaded with its times (the mail gateway
+    # loads it once per poll) answers without a query.
+    return next((t for t in queue.priority_times.all() if t.priority_id == priority.pk), None)
+
+
 def _start_chain(change: _Change, calendar: clocks.Calendar | None) -> None:
     ticket = change.ticket
-    first = EscalationLevel.objects.filter(priority=ticket.priority).order_by("alert_level").first()
+    # Through the priority's relation, so a prefetched chain answers without a query.
+    levels = ticket.priority.escalation_levels.all()
+    first = min(levels, key=lambda level: level.alert_level, default=None)
     # A chain (re)started while the clocks stand still starts counting when they resume.
     start = ticket.clocks_paused_at or change.now
     change.set_quietly("escalation_level", 0)
@@ -330,6 +352,7 @@ def create_ticket(
     outbound_email: bool = False,
     attachments: Iterable = (),
     message_headers: dict | None = None,
+    status: Status | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Register a request: its number, its defaults, its first message and its event.
@@ -339,7 +362,10 @@ def create_ticket(
     `outbound_email` an agent opens the request by writing to the contact: the first
     message is that email, and it is sent. `message_headers` are further fields of the
     first message as it arrived (from/to/cc, Message-ID and threading headers, raw
-    source, its own subject).
+    source, its own subject). The request starts with the built-in active `status` or
+    the active one given (a caller creating many passes the one it loaded once).
+
+    The first message is returned as `ticket.first_message`.
     """
     now = now or timezone.now()
     subject = subject.strip()
@@ -359,7 +385,7 @@ def create_ticket(
     registered_by_agent = channel in AGENT_CHANNELS or outbound_email
     if owner is None and team is None and by is not None and registered_by_agent:
         owner = by  # whoever registers a call, writes first or opens it internally handles it
-    status = Status.builtin(Status.Base.ACTIVE)
+    status = _status_for(Status.Base.ACTIVE, status)
     ticket = Ticket(
         number=next_number(queue.numbering_scheme, now),
         subject=subject[:255],
@@ -385,6 +411,7 @@ def create_ticket(
     change = _Change(ticket, by=by, now=now)
     _plan_clocks(change, restart_chain=True)
     ticket.save()
+    change.fields.clear()  # the INSERT wrote the planned clocks
     if owner is not None and owner != by:
         _notify_assignment(ticket, owner, by=by, now=now)
     if tags:
@@ -392,7 +419,7 @@ def create_ticket(
     change.log("created", new=ticket.number)
     change.save()
     if outbound_email:
-        send_email(
+        ticket.first_message = send_email(
             ticket,
             by=by,
             body=body,
@@ -404,7 +431,9 @@ def create_ticket(
         return ticket
     internal = channel == Channel.INTERNAL
     headers = dict(message_headers or {})
-    message = add_message(
+    # Written directly, not through add_message: nobody else can see the new row yet, so
+    # there is nothing to lock, and it is editable.
+    message = _append_message(
         ticket,
         by=by if internal else None,
         contact=None if internal else contact,
@@ -420,6 +449,7 @@ def create_ticket(
         **headers,
     )
     attach_files(message, attachments)
+    ticket.first_message = message
     return ticket
 
 
@@ -447,6 +477,39 @@ def add_message(
     answer (is_external, inbound) stops the external time counter."""
     _lock(ticket)
     _ensure_editable(ticket)
+    return _append_message(
+        ticket,
+        by=by,
+        kind=kind,
+        direction=direction,
+        contact=contact,
+        is_public=is_public,
+        now=now,
+        log=log,
+        notify=notify,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        time_units=time_units,
+        **headers,
+    )
+
+
+def _append_message(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    kind: str,
+    direction: str,
+    contact: Contact | None = None,
+    is_public: bool | None = None,
+    now: datetime | None = None,
+    log: bool = True,
+    notify: bool = True,
+    **fields,
+) -> Message:
+    """add_message's writing, for a step that holds the request's row lock already (or
+    has just made the row); `fields` are the Message's own (text, subject, headers)."""
     now = now or timezone.now()
     if is_public is None:
         is_public = kind != Message.Kind.NOTE and direction != Message.Direction.INTERNAL
@@ -457,12 +520,8 @@ def add_message(
         is_public=is_public,
         author=by,
         author_contact=contact,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        time_units=time_units,
         created_at=now,
-        **headers,
+        **fields,
     )
     change = _Change(ticket, by=by, now=now)
     change.set_quietly("updated_at", now)
@@ -492,8 +551,8 @@ def assign_ticket(
     ticket: Ticket,
     *,
     by: Actor,
-    owner: AbstractBaseUser | None | _Unset = UNSET,
-    team: Group | None | _Unset = UNSET,
+    owner: AbstractBaseUser | None | Unset = UNSET,
+    team: Group | None | Unset = UNSET,
     seen_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -532,14 +591,14 @@ def update_ticket(
     ticket: Ticket,
     *,
     by: Actor,
-    subject: str | _Unset = UNSET,
-    queue: Queue | _Unset = UNSET,
-    category: Category | None | _Unset = UNSET,
-    priority: Priority | _Unset = UNSET,
-    impact: str | _Unset = UNSET,
-    urgency: str | _Unset = UNSET,
-    related_address: str | _Unset = UNSET,
-    custom_fields: dict | _Unset = UNSET,
+    subject: str | Unset = UNSET,
+    queue: Queue | Unset = UNSET,
+    category: Category | None | Unset = UNSET,
+    priority: Priority | Unset = UNSET,
+    impact: str | Unset = UNSET,
+    urgency: str | Unset = UNSET,
+    related_address: str | Unset = UNSET,
+    custom_fields: dict | Unset = UNSET,
     seen_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -1039,18 +1098,27 @@ def send_email(
     external: bool = False,
     automatic: bool = False,
     action: str = "emailed",
+    from_address: str = "",
+    answering: Message | None = None,
     now: datetime | None = None,
 ) -> Message:
     """Write an outbound email into the timeline and send it once the transaction commits.
 
-    Its threading headers are fixed now, so a retried send is the same mail. Mail to an
-    outside party (`external`) is hidden from the customer and threads separately."""
+    Its threading headers are fixed now, so a retried send is the same mail: it answers
+    the message given (`answering`), by default the latest of its conversation. Mail to
+    an outside party (`external`) is hidden from the customer and threads separately. It
+    goes out from `from_address`, by default the queue's (outbound.sender_for)."""
     if not to.strip():
         raise WorkflowError("Say whom the email goes to.")
     if not body.strip():
         raise WorkflowError("The email has no text.")
-    in_reply_to, references = outbound.thread_headers(ticket, external=external)
-    message = add_message(
+    _lock(ticket)
+    _ensure_editable(ticket)
+    if answering is not None:
+        in_reply_to, references = outbound.answer_headers(answering)
+    else:
+        in_reply_to, references = outbound.thread_headers(ticket, external=external)
+    message = _append_message(
         ticket,
         by=by,
         kind=Message.Kind.SYSTEM if automatic else Message.Kind.EMAIL,
@@ -1060,7 +1128,7 @@ def send_email(
         is_public=not external,
         is_external=external,
         time_units=time_units,
-        from_address=outbound.sender_for(ticket),
+        from_address=from_address or outbound.sender_for(ticket),
         to=to.strip(),
         cc=cc.strip(),
         bcc=bcc.strip(),

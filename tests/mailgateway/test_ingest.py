@@ -110,6 +110,12 @@ def test_a_reply_with_the_number_in_the_subject_is_appended(request_1, support_q
     assert request_1.is_unread
 
 
+def test_a_reply_from_someone_else_is_appended_as_theirs(request_1, support_queue):
+    raw = make_mail(sender="Boss <boss@example.test>", subject=f"Re: [{request_1.number}]")
+    message = take(raw, support_queue).message
+    assert message.ticket == request_1 and message.author_contact.email == "boss@example.test"
+
+
 def test_a_reply_found_by_in_reply_to_is_appended(request_1, support_queue):
     raw = make_mail(subject="Re: Printer", in_reply_to="<bounced-reply@helpdesk.localhost>")
     assert take(raw, support_queue).ticket == request_1

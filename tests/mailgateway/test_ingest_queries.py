@@ -1,0 +1,65 @@
+"""Ingestion's queries per mail are pinned, so they cannot creep back up.
+
+The route is built first, as a poll builds it once for a batch of mails; the counts are
+of one mail's ingestion transaction (in a test its BEGIN and COMMIT show as a savepoint
+and its release), not of sending the acknowledgement after the commit."""
+
+from datetime import time
+
+import pytest
+
+from escalation.models import BusinessCalendar, EscalationLevel, Notification, OpeningHours
+from mailgateway import ingest
+from mailgateway.models import Mailbox
+from tests.factories import ContactFactory, QueuePriorityTimeFactory, UserFactory
+from tests.mailgateway.conftest import make_mail
+from tickets import workflow
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def route(support_queue):
+    """A mailbox with its own reply address into a queue that plans every clock."""
+    calendar = BusinessCalendar.objects.create(name="Office")
+    for weekday in range(5):
+        OpeningHours.objects.create(
+            calendar=calendar, weekday=weekday, opens=time(8), closes=time(16)
+        )
+    support_queue.calendar = calendar
+    support_queue.save(update_fields=["calendar"])
+    priority = support_queue.default_priority
+    QueuePriorityTimeFactory(queue=support_queue, priority=priority)
+    EscalationLevel.objects.create(priority=priority, alert_level=1, minutes=120)
+    mailbox = Mailbox.objects.create(
+        name="help", protocol="maildir", queue=support_queue, reply_address="help@helpdesk.test"
+    )
+    ContactFactory(email="dana@example.test")
+    return ingest.Route.build(mailbox=mailbox)
+
+
+def test_a_new_request_is_taken_in_and_acknowledged_in_19_queries(
+    route, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(19):
+        result = ingest.ingest(make_mail(), route=route)
+    assert result.outcome == "new" and result.ticket.deadline is not None
+    assert result.ticket.messages.get(kind="system").from_address == "help@helpdesk.test"
+
+
+def test_a_new_sender_costs_3_queries_more(route, django_assert_max_num_queries):
+    with django_assert_max_num_queries(22):
+        result = ingest.ingest(make_mail(sender="erin@example.test"), route=route)
+    assert result.outcome == "new" and result.ticket.contact.email == "erin@example.test"
+
+
+def test_a_reply_that_tells_the_owner_is_appended_in_15_queries(
+    route, django_assert_max_num_queries
+):
+    first = ingest.ingest(make_mail(message_id="<q1@example.test>"), route=route).ticket
+    workflow.assign_ticket(first, by=None, owner=UserFactory())
+    reply = make_mail(subject=f"Re: [{first.number}]", in_reply_to="<q1@example.test>")
+    with django_assert_max_num_queries(15):
+        result = ingest.ingest(reply, route=route)
+    assert result.outcome == "appended" and result.ticket == first
+    assert first.owner.notifications.filter(kind=Notification.Kind.CUSTOMER_REPLY).exists()
