@@ -41,7 +41,8 @@ def open_request(
         tags=list(queue.portal_tags.all()),
         attachments=attachments,
     )
-    acknowledge(ticket)
+    # Answering the first message at the request's own time: no lookups, no second write.
+    acknowledge(ticket, answering=ticket.first_message, now=ticket.updated_at)
     return ticket
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 
 from tests.factories import ReplyTemplateFactory
+from tickets import customers
 from tickets.models import Message, ReplyTemplate, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +51,18 @@ def test_no_acknowledgement_template_sends_nothing(
     ticket = open_request(customer_client, portal_queue, django_capture_on_commit_callbacks)
     assert mail.outbox == []
     assert ticket.messages.count() == 1
+
+
+def test_acknowledging_a_portal_request_reads_nothing_back(
+    customer, portal_queue, django_assert_max_num_queries
+):
+    ReplyTemplateFactory(purpose=ACK, queue=portal_queue, body="Hi {contact_name}")
+    # 19 with the acknowledgement; looking up the first message again and saving the
+    # request's updated_at once more made 21.
+    with django_assert_max_num_queries(19):
+        ticket = customers.open_request(
+            contact=customer, queue=portal_queue, subject="Printer", body="Jams"
+        )
+    acknowledgement = ticket.messages.get(kind=Message.Kind.SYSTEM)
+    assert acknowledgement.in_reply_to == ticket.first_message.message_id
+    assert acknowledgement.created_at == ticket.updated_at
