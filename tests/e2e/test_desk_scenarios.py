@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.db import connection
 from playwright.sync_api import expect
 
 from tests.factories import (
@@ -138,3 +139,27 @@ def test_bulk_assign_gives_the_selected_requests_to_a_colleague(desk):
     untouched.refresh_from_db()
     assert untouched.owner_id is None
     assert page.locator(".alert-success").first.is_visible()
+
+
+def test_searching_from_the_navbar_shows_marked_matches_and_a_number_jumps(desk):
+    page, agent, queue = desk
+    found = TicketFactory(
+        queue=queue, subject="Printer on floor 3", body="Jürgen Müller says it jams again."
+    )
+    TicketFactory(queue=queue, subject="VPN drops", body="Every hour.")
+    TicketFactory(queue=QueueFactory(name="Billing"), subject="Printer invoice", body="Müller")
+    search = page.get_by_role("searchbox", name="Search requests")
+    search.fill("Müller print*")
+    search.press("Enter")
+    page.wait_for_load_state()
+    rows = page.locator("tr.ticket-row")
+    expect(rows).to_have_count(1)  # the Billing queue's request is not the agent's
+    expect(rows.first).to_contain_text("Printer on floor 3")
+    if connection.vendor == "postgresql":  # marks and snippets come from full-text search
+        expect(rows.first.locator("a mark")).to_have_text("Printer")
+        expect(rows.first.locator(".search-snippet mark").first).to_have_text("Müller")
+    shot(page, "desk-search")
+    search = page.get_by_role("searchbox", name="Search requests")
+    search.fill(found.number)
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(f"/desk/requests/{found.number}/$"))
