@@ -5,11 +5,12 @@ from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from tickets.forms.accounts import AgentAuthenticationForm
+from tickets.forms.accounts import AdminSignInForm, AgentAuthenticationForm
 
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk admin"
 admin.site.site_url = "/desk/"
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False)),

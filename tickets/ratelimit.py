@@ -1,7 +1,8 @@
 """Brute-force protection: failed attempts counted in the cache, per key, in a window.
 
-Used by the portal's sign-in and password reset. The cache must be shared between the web
-processes for the limit to hold (Redis in production, see settings.CACHES)."""
+Used by the desk's, the admin's and the portal's sign-ins and the password reset. The
+cache must be shared between the web processes for the limit to hold (Redis in
+production, see settings.CACHES)."""
 
 import hashlib
 
@@ -10,6 +11,7 @@ from django.core.cache import cache
 # scope: (attempts allowed, window in seconds)
 LIMITS = {
     "sign_in": (5, 15 * 60),
+    "agent_sign_in": (5, 15 * 60),
     "sign_in_ip": (50, 15 * 60),
     "password_reset": (5, 60 * 60),
     "password_reset_ip": (20, 60 * 60),
