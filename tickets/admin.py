@@ -1,6 +1,8 @@
 """The Django admin: configuration is edited here; requests change only through the
 workflow (save_model, save_related and the changelist actions call tickets.workflow)."""
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -580,8 +582,15 @@ class EventInline(ReadOnlyInline):
 class TicketForm(forms.ModelForm):
     """Refuses here, next to the field, what the workflow would refuse on save."""
 
+    # When the request was last changed as this form was opened: a save over someone
+    # else's change since is refused, as on the desk (workflow._ensure_fresh). Text, so
+    # the microseconds survive the round trip.
+    seen_at = forms.CharField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_at"].initial = self.instance.updated_at.isoformat()
         if self.instance.pk and "urgency" in self.fields:
             self.fields["urgency"].help_text = (
                 "A new impact or urgency takes the priority from the priority model, "
@@ -590,6 +599,22 @@ class TicketForm(forms.ModelForm):
 
     def ticket_queue(self) -> Queue | None:
         return self.instance.queue
+
+    def clean_seen_at(self) -> datetime | None:
+        seen = self.cleaned_data.get("seen_at")
+        if not self.instance.pk or not seen:
+            return None
+        try:
+            seen_at = datetime.fromisoformat(seen)
+        except ValueError:
+            raise ValidationError("Reload the page and make your change again.") from None
+        current = Ticket.objects.filter(pk=self.instance.pk).values_list("updated_at", flat=True)
+        if current.first() != seen_at:
+            raise ValidationError(
+                f"{self.instance.number} was changed by someone else since you opened it; "
+                "reload it and make your change again."
+            )
+        return seen_at
 
     def clean(self):
         cleaned_data = super().clean()
@@ -774,7 +799,7 @@ class TicketAdmin(CategoryChoicesMixin, admin.ModelAdmin):
         ),
     ]
     fieldsets = [
-        (None, {"fields": ["number", "subject", "queue", "contact", "channel"]}),
+        (None, {"fields": ["number", "subject", "queue", "contact", "channel", "seen_at"]}),
         ("Classification", {"fields": ["category", "tags", ("impact", "urgency"), "priority"]}),
         ("Assignment", {"fields": ["owner", "team", "collaborators", "is_unread"]}),
         (
@@ -857,12 +882,16 @@ class TicketAdmin(CategoryChoicesMixin, admin.ModelAdmin):
             obj.pk = ticket.pk
             obj.refresh_from_db()
             return
+        # The first step checks, under its lock, that no one changed the request since the
+        # form was opened; the next ones follow from it.
+        seen_at = data.get("seen_at")
         updates = {name: data[name] for name in UPDATED_FIELDS if name in form.changed_data}
         if updates:
-            workflow.update_ticket(obj, by=request.user, **updates)
+            workflow.update_ticket(obj, by=request.user, seen_at=seen_at, **updates)
+            seen_at = None
         assignment = {name: data[name] for name in ASSIGNED_FIELDS if name in form.changed_data}
         if assignment:
-            workflow.assign_ticket(obj, by=request.user, **assignment)
+            workflow.assign_ticket(obj, by=request.user, seen_at=seen_at, **assignment)
 
     def save_related(self, request, form, formsets, change):
         # create_ticket already set the tags of a new request.

@@ -424,6 +424,43 @@ def test_unchanged_ticket_form_writes_no_events(staff_client):
     assert list(ticket.events.values_list("action", flat=True)) == ["created"]
 
 
+def seen_at(client, ticket: Ticket) -> str:
+    """The hidden "as opened" stamp of the ticket's change form."""
+    return client.get(change_url(ticket)).context["adminform"].form["seen_at"].value()
+
+
+def test_a_save_over_someone_elses_change_is_refused_with_a_reason(staff_client):
+    ticket = TicketFactory(subject="Printer")
+    opened = seen_at(staff_client, ticket)
+    workflow.update_ticket(ticket, by=None, subject="Printer on floor 3")  # a colleague
+    high = PriorityFactory(name="High", rank=3)
+    data = ticket_data(Ticket.objects.get(pk=ticket.pk), priority=high.pk, seen_at=opened)
+
+    response = staff_client.post(change_url(ticket), data)
+
+    assert response.status_code == 200
+    assert "was changed by someone else since you opened it" in response.text
+    assert Ticket.objects.get(pk=ticket.pk).priority != high
+
+
+def test_a_save_from_a_fresh_form_goes_through(staff_client):
+    ticket = TicketFactory(subject="Printer")
+    data = ticket_data(ticket, subject="Printer jams", seen_at=seen_at(staff_client, ticket))
+
+    assert staff_client.post(change_url(ticket), data).status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).subject == "Printer jams"
+
+
+def test_a_mangled_stamp_asks_for_a_reload(staff_client):
+    ticket = TicketFactory(subject="Printer")
+    data = ticket_data(ticket, subject="Printer jams", seen_at="yesterday")
+
+    response = staff_client.post(change_url(ticket), data)
+
+    assert "Reload the page and make your change again." in response.text
+    assert Ticket.objects.get(pk=ticket.pk).subject == "Printer"
+
+
 def test_category_outside_the_queue_is_a_form_error(staff_client):
     queue = QueueFactory()
     queue.categories.add(CategoryFactory(name="Billing"))
