@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import BLANK_CHOICE_DASH
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -859,6 +860,15 @@ class TicketAdmin(CategoryChoicesMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Requests are soft-deleted (and restored) with the actions below.
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A step the workflow refuses on save (someone changed the request between the
+        # form's check and the save) is rolled back and told, not a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except workflow.WorkflowError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

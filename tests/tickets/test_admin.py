@@ -1,5 +1,5 @@
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -30,6 +30,7 @@ from tests.factories import (
     UserFactory,
 )
 from tickets import workflow
+from tickets.admin import TicketForm
 from tickets.models import (
     Approval,
     Attachment,
@@ -449,6 +450,23 @@ def test_a_save_from_a_fresh_form_goes_through(staff_client):
 
     assert staff_client.post(change_url(ticket), data).status_code == 302
     assert Ticket.objects.get(pk=ticket.pk).subject == "Printer jams"
+
+
+def test_a_change_landing_between_the_check_and_the_save_is_told_not_a_crash(
+    staff_client, monkeypatch
+):
+    ticket = TicketFactory(subject="Printer")
+    opened = seen_at(staff_client, ticket)
+    workflow.update_ticket(ticket, by=None, subject="Printer on floor 3")  # a colleague
+    # As if the colleague saved just after the form's check: only the workflow sees it.
+    monkeypatch.setattr(TicketForm, "clean_seen_at", lambda form: datetime.fromisoformat(opened))
+    data = ticket_data(Ticket.objects.get(pk=ticket.pk), subject="Printer jams", seen_at=opened)
+
+    response = staff_client.post(change_url(ticket), data, follow=True)
+
+    assert response.status_code == 200
+    assert "was changed by someone else since you opened it" in response.text
+    assert Ticket.objects.get(pk=ticket.pk).subject == "Printer on floor 3"
 
 
 def test_a_mangled_stamp_asks_for_a_reload(staff_client):
