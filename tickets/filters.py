@@ -148,7 +148,7 @@ def _visible_teams(request):
 class TicketFilter(FilterSet):
     """Filters of the request list. Pass request= so the choices fit the agent."""
 
-    q = CharFilter(method="filter_words", label="Words")
+    q = CharFilter(method="filter_words", label="Words", max_length=search.MAX_QUERY_LENGTH)
     queue = ModelChoiceFilter(queryset=_visible_queues, empty_label="Any queue")
     stage = ModelChoiceFilter(queryset=_visible_stages, empty_label="Any stage")
     status = ModelChoiceFilter(queryset=Status.objects.all(), empty_label="Any status")

@@ -32,6 +32,9 @@ from tickets.models import Message, Ticket
 CONFIG = "helpdesk"
 RANKED_LIMIT = 1000
 MAX_TERMS = 16
+# What people type is read up to here: one quoted phrase of thousands of words would
+# otherwise become a query of thousands of positions.
+MAX_QUERY_LENGTH = 200
 # Made by migration 0008; a big rebuild drops it and makes it again.
 GIN_INDEX = "search_document_gin"
 
@@ -60,7 +63,7 @@ def _groups(text: str) -> list[list[str]]:
     of its own, "!" first."""
     groups: list[list[str]] = []
     join_next = False
-    for minus, phrase, word in TERM.findall(text)[: MAX_TERMS * 2]:
+    for minus, phrase, word in TERM.findall(text[:MAX_QUERY_LENGTH])[: MAX_TERMS * 2]:
         if word.upper() == "OR" and groups:
             join_next = True
             continue
@@ -124,7 +127,9 @@ def _containing_words(
 
 
 def _plain_words(text: str) -> list[str]:
-    words = [phrase or word for minus, phrase, word in TERM.findall(text) if not minus]
+    words = [
+        phrase or word for minus, phrase, word in TERM.findall(text[:MAX_QUERY_LENGTH]) if not minus
+    ]
     return [w.strip("*") for w in words if w.strip("*") and not w.startswith("-")][:MAX_TERMS]
 
 

@@ -52,6 +52,19 @@ def test_long_queries_are_cut_to_a_bounded_number_of_terms():
     assert search.tsquery(" ".join(f"w{n}" for n in range(100))).count("&") == 15
 
 
+def test_a_huge_query_is_read_only_up_to_its_limit():
+    phrase = '"' + "ab " * 5000 + '"'
+    assert search.tsquery(phrase) == "'" + ("ab " * 5000)[: search.MAX_QUERY_LENGTH - 1] + "'"
+
+
+def test_a_query_too_long_is_a_form_error_on_the_desk(agent_client, queue):
+    TicketFactory(queue=queue, subject="Printer")
+    response = agent_client.get(URL, {"q": "printer " * 40})
+    assert "q" in response.context["filter"].errors
+    assert "Ensure this value has at most 200 characters" in response.text
+    assert numbers(response) == []
+
+
 def test_marks_are_escaped_and_balanced_whatever_the_text_holds():
     start, stop = search.START, search.STOP
     assert search.marked(f"a {start}<b>{stop} c") == "a <mark>&lt;b&gt;</mark> c"

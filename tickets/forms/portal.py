@@ -7,7 +7,7 @@ from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 from mptt.forms import TreeNodeChoiceField
 
-from tickets import ratelimit
+from tickets import ratelimit, search
 from tickets.access import is_agent
 from tickets.accounts import portal_users_with_address
 from tickets.forms.request import MultipleFileField
@@ -84,7 +84,7 @@ class SignInForm(forms.Form):
 
 class RequestFilterForm(forms.Form):
     state = forms.ChoiceField(choices=STATES, required=False, label="Show")
-    q = forms.CharField(required=False, label="Search", max_length=200)
+    q = forms.CharField(required=False, label="Search", max_length=search.MAX_QUERY_LENGTH)
 
 
 class ReplyForm(forms.Form):
