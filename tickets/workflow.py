@@ -1199,7 +1199,7 @@ def forward_to_external(
     _ensure_editable(ticket)
     history = "\n\n".join(
         f"--- {m.sender_name}, {m.created_at:%Y-%m-%d %H:%M} ---\n{m.body_text}"
-        for m in ticket.timeline_messages().filter(is_public=True)
+        for m in ticket.timeline_messages().for_customer()
     )
     message = send_email(
         ticket,

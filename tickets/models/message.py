@@ -5,6 +5,13 @@ from .people import Contact
 from .ticket import Ticket
 
 
+class MessageQuerySet(models.QuerySet):
+    def for_customer(self):
+        """What the customer may read: public messages that were not exchanged with an
+        outside party. (Full-text search states the same in SQL: search._PUBLIC.)"""
+        return self.filter(is_public=True, is_external=False)
+
+
 class Message(models.Model):
     """One entry of a request's conversation (OTRS calls them articles)."""
 
@@ -58,6 +65,8 @@ class Message(models.Model):
     time_units = models.PositiveIntegerField(default=0)
     is_pinned = models.BooleanField(default=False)
     created_at = models.DateTimeField()
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]

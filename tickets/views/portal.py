@@ -264,7 +264,7 @@ def _public_messages(ticket: Ticket, contact):
     party, of this request and of those merged into it that the contact may follow."""
     return (
         ticket.timeline_messages()
-        .filter(is_public=True, is_external=False)
+        .for_customer()
         .filter(Q(ticket=ticket) | Q(ticket__in=visible_tickets_for_contact(contact)))
     )
 

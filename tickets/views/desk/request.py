@@ -701,7 +701,7 @@ def print_page(request, number):
     ticket = get_ticket_for_agent(request.user, number)
     context = {
         "ticket": ticket,
-        "public_messages": ticket.timeline_messages().filter(is_public=True),
+        "public_messages": ticket.timeline_messages().for_customer(),
         "tags": ticket.tags.all(),
     }
     return render(request, "desk/request/print.html", context)
@@ -730,7 +730,7 @@ def _printout(ticket: Ticket, agent) -> tuple[str, str]:
     one, with the public messages where it says {messages} or else below it."""
     listing = render_to_string(
         "emails/request_summary.txt",
-        {"ticket": ticket, "public_messages": ticket.timeline_messages().filter(is_public=True)},
+        {"ticket": ticket, "public_messages": ticket.timeline_messages().for_customer()},
     ).strip()
     template = (
         templates_for(ticket, ReplyTemplate.Purpose.PRINT)
