@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from escalation import clocks
 from escalation.models import BusinessCalendar, EscalationLevel
+from tickets import workflow
 from tickets.bulk_vocabulary import (
     ATTACHMENTS,
     COMMON_WORDS,
@@ -856,21 +857,27 @@ class BulkLoader:
                 priority, level, position = step.raise_to, 0, 0
         plan.priority = priority
         row.update(priority_id=priority.pk, escalation_level=level, next_escalation_at=next_at)
-        times = setup.times.get(priority.pk)
-        deadline = alert_at = None
-        if times is not None:
-            deadline = clocks.add_minutes(created, times.completion_minutes, calendar)
-            if plan.stage.state == Stage.State.NEW:
-                alert_at = clocks.add_minutes(created, times.alert_minutes, calendar)
+        deadline, alert_at = workflow.due_times(
+            created,
+            setup.times.get(priority.pk),
+            is_new=plan.stage.state == Stage.State.NEW,
+            calendar=calendar,
+        )
         row.update(deadline=deadline, alert_at=alert_at)
-        for due, flag, action, reason in (
-            (alert_at, "alerted_at", "alerted", "Still new past its alert time."),
-            (deadline, "overdue_flagged_at", "overdue", "The deadline has passed."),
-        ):
+        for due, passed in ((alert_at, workflow.ALERT), (deadline, workflow.OVERDUE)):
             if due is not None and due + SWEEP_DELAY <= until:
                 at = due + SWEEP_DELAY
-                row[flag] = at
-                events.append(_event(pk, at, action, field=flag, new=at.isoformat(), reason=reason))
+                row[passed.flag] = at
+                events.append(
+                    _event(
+                        pk,
+                        at,
+                        passed.action,
+                        field=passed.flag,
+                        new=at.isoformat(),
+                        reason=passed.reason,
+                    )
+                )
 
     def tag(self, plan: _Request) -> list[dict]:
         tags = self.setup.tags

@@ -205,28 +205,46 @@ def _plan_clocks(
     priority's escalation chain starts over from now."""
     ticket = change.ticket
     calendar = calendar or _calendar(ticket.queue)
-    times = _priority_time(ticket.queue, ticket.priority)
-    completion = times.completion_minutes if times else None
-    alert = times.alert_minutes if times and ticket.stage.state == Stage.State.NEW else None
     paused = timedelta(seconds=ticket.clocks_paused_seconds)
     if ticket.clocks_paused_at is not None:
         paused += clocks.business_time_between(ticket.clocks_paused_at, change.now, calendar)
-    for field, minutes, flag in (
-        ("deadline", completion, "overdue_flagged_at"),
-        ("alert_at", alert, "alerted_at"),
-    ):
-        due = None
-        if minutes is not None:
-            due = clocks.add_business_time(
-                ticket.created_at, timedelta(minutes=minutes) + paused, calendar
-            )
-        change.set_quietly(field, due)
+    deadline, alert_at = due_times(
+        ticket.created_at,
+        _priority_time(ticket.queue, ticket.priority),
+        is_new=ticket.stage.state == Stage.State.NEW,
+        calendar=calendar,
+        paused=paused,
+    )
+    for passed, due in ((OVERDUE, deadline), (ALERT, alert_at)):
+        change.set_quietly(passed.due, due)
         # A flag belongs to the due time it was raised for: one moved into the future
         # can go off again.
         if due is None or due > change.now:
-            change.set_quietly(flag, None)
+            change.set_quietly(passed.flag, None)
     if restart_chain:
         _start_chain(change, calendar)
+
+
+def due_times(
+    created_at: datetime,
+    times: QueuePriorityTime | None,
+    *,
+    is_new: bool,
+    calendar: clocks.Calendar | None,
+    paused: timedelta = timedelta(0),
+) -> tuple[datetime | None, datetime | None]:
+    """The deadline and the alert time (only while New) of a request created at
+    `created_at` with its queue's `times` for its priority, the clocks having stood still
+    for `paused`. The workflow plans with it; seed_bulk too, for the requests it loads."""
+
+    def after(minutes: int | None) -> datetime | None:
+        if minutes is None:
+            return None
+        return clocks.add_business_time(created_at, timedelta(minutes=minutes) + paused, calendar)
+
+    if times is None:
+        return None, None
+    return after(times.completion_minutes), after(times.alert_minutes if is_new else None)
 
 
 def _priority_time(queue: Queue, priority: Priority) -> QueuePriorityTime | None:
@@ -1342,11 +1360,24 @@ def escalate_tickets(
     return reached
 
 
-def _flag_passed(
-    tickets: list[Ticket], *, due: str, flag: str, action: str, reason: str, now: datetime
-) -> list[Ticket]:
-    """Record, once, that each active request's `due` time has passed, in its `flag`
-    field. The caller holds the row locks; returns the requests flagged now."""
+class PassedDue(NamedTuple):
+    """A due time the sweep watches: its field, the field flagging it passed, and the
+    event that records it."""
+
+    due: str
+    flag: str
+    action: str
+    reason: str
+
+
+ALERT = PassedDue("alert_at", "alerted_at", "alerted", "Still new past its alert time.")
+OVERDUE = PassedDue("deadline", "overdue_flagged_at", "overdue", "The deadline has passed.")
+
+
+def _flag_passed(tickets: list[Ticket], passed_due: PassedDue, *, now: datetime) -> list[Ticket]:
+    """Record, once, that each active request's due time has passed, in its flag field.
+    The caller holds the row locks; returns the requests flagged now."""
+    due, flag = passed_due.due, passed_due.flag
     passed = [
         ticket
         for ticket in tickets
@@ -1357,7 +1388,7 @@ def _flag_passed(
     ]
     changes = [_Change(ticket, by=None, now=now) for ticket in passed]
     for change in changes:
-        change.set(flag, now, action=action, reason=reason)
+        change.set(flag, now, action=passed_due.action, reason=passed_due.reason)
     _save_many(changes)
     return passed
 
@@ -1365,27 +1396,13 @@ def _flag_passed(
 @transaction.atomic
 def raise_alerts(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
     """Record for each request that it stayed New past its alert time."""
-    return _flag_passed(
-        tickets,
-        due="alert_at",
-        flag="alerted_at",
-        action="alerted",
-        reason="Still new past its alert time.",
-        now=now or timezone.now(),
-    )
+    return _flag_passed(tickets, ALERT, now=now or timezone.now())
 
 
 @transaction.atomic
 def flag_overdue(tickets: list[Ticket], *, now: datetime | None = None) -> list[Ticket]:
     """Record for each request that its deadline has passed."""
-    return _flag_passed(
-        tickets,
-        due="deadline",
-        flag="overdue_flagged_at",
-        action="overdue",
-        reason="The deadline has passed.",
-        now=now or timezone.now(),
-    )
+    return _flag_passed(tickets, OVERDUE, now=now or timezone.now())
 
 
 @transaction.atomic
