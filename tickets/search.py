@@ -15,12 +15,14 @@ ranking every match of a common word in millions of requests would take seconds,
 in a helpdesk the newest of them are the ones people look for.
 
 On SQLite, the embedded default, search falls back to matching each word as a
-substring of the subject or a message, newest first, with no snippets.
+substring of the subject or a message (OR and exclusion still apply), newest first,
+with no snippets.
 """
 
 import html
 import re
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
@@ -57,46 +59,68 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _groups(text: str) -> list[list[str]]:
-    """The tsquery operands of what someone typed, in groups: a group's operands are
-    alternatives (OR), the groups are all required (AND). An excluded word is a group
-    of its own, "!" first."""
-    groups: list[list[str]] = []
+class Term(NamedTuple):
+    """One thing to look for: alternatives (words or phrases, OR), or one excluded."""
+
+    words: list[tuple[str, bool]]  # (word or phrase, is a prefix)
+    excluded: bool = False
+
+
+def terms(text: str) -> list[Term]:
+    """What someone typed, as terms that must all hold (AND)."""
+    found: list[Term] = []
     join_next = False
     for minus, phrase, word in TERM.findall(text[:MAX_QUERY_LENGTH])[: MAX_TERMS * 2]:
-        if word.upper() == "OR" and groups:
+        if word.upper() == "OR" and found:
             join_next = True
             continue
-        negated = bool(minus) or word.startswith("-")
+        excluded = bool(minus) or word.startswith("-")
         word = word.lstrip("-")
         if phrase.strip():
-            operand = _quoted(phrase)
+            looked_for = (phrase, False)
         elif word.rstrip("*"):
-            operand = _quoted(word.rstrip("*")) + (":*" if word.endswith("*") else "")
+            looked_for = (word.rstrip("*"), word.endswith("*"))
         else:
             continue
-        if negated:
-            groups.append([f"!{operand}"])
-        elif join_next and not groups[-1][0].startswith("!"):
-            groups[-1].append(operand)
+        if excluded:
+            found.append(Term([looked_for], excluded=True))
+        elif join_next and not found[-1].excluded:
+            found[-1].words.append(looked_for)
         else:
-            groups.append([operand])
+            found.append(Term([looked_for]))
         join_next = False
-    return groups[:MAX_TERMS]
+    return found[:MAX_TERMS]
+
+
+def _operand(looked_for: tuple[str, bool]) -> str:
+    text, prefix = looked_for
+    return _quoted(text) + (":*" if prefix else "")
 
 
 def tsquery(text: str) -> str:
     """The to_tsquery() text for what someone typed; "" when it has no word to look for
     (a query of only excluded words would list nearly every request)."""
-    groups = _groups(text)
-    if all(group[0].startswith("!") for group in groups):
+    found = terms(text)
+    if all(term.excluded for term in found):
         return ""
-    return " & ".join(f"({' | '.join(g)})" if len(g) > 1 else g[0] for g in groups)
+    parts = []
+    for term in found:
+        operands = [_operand(looked_for) for looked_for in term.words]
+        if term.excluded:
+            parts.append(f"!{operands[0]}")
+        else:
+            parts.append(f"({' | '.join(operands)})" if len(operands) > 1 else operands[0])
+    return " & ".join(parts)
 
 
 def _any_word(text: str) -> str:
     """Any one of the wanted words or phrases: to pick a message worth quoting."""
-    return " | ".join(op for group in _groups(text) for op in group if not op.startswith("!"))
+    return " | ".join(
+        _operand(looked_for)
+        for term in terms(text)
+        if not term.excluded
+        for looked_for in term.words
+    )
 
 
 def _search_query(text: str) -> SearchQuery:
@@ -115,22 +139,18 @@ def matching(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
 def _containing_words(
     tickets: QuerySet[Ticket], text: str, *, public_only: bool = False
 ) -> QuerySet[Ticket]:
+    """The fallback off PostgreSQL: each term's words as substrings of the subject or a
+    message, or as the number; OR and exclusion as in full-text search."""
     messages = Message.objects.filter(ticket=OuterRef("pk"))
     if public_only:
         messages = messages.for_customer()
-    for word in _plain_words(text):
-        in_messages = messages.filter(body_text__icontains=word)
-        tickets = tickets.filter(
-            Q(subject__icontains=word) | Q(number__iexact=word) | Exists(in_messages)
-        )
+    for term in terms(text):
+        holds = Q()
+        for word, _ in term.words:
+            in_messages = messages.filter(body_text__icontains=word)
+            holds |= Q(subject__icontains=word) | Q(number__iexact=word) | Exists(in_messages)
+        tickets = tickets.exclude(holds) if term.excluded else tickets.filter(holds)
     return tickets
-
-
-def _plain_words(text: str) -> list[str]:
-    words = [
-        phrase or word for minus, phrase, word in TERM.findall(text[:MAX_QUERY_LENGTH]) if not minus
-    ]
-    return [w.strip("*") for w in words if w.strip("*") and not w.startswith("-")][:MAX_TERMS]
 
 
 def ranked(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:

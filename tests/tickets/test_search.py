@@ -79,6 +79,20 @@ def test_a_query_of_only_excluded_words_finds_nothing(db):
     assert found("-toner") == set()
 
 
+def test_the_substring_fallback_honours_or_and_exclusion(db):
+    TicketFactory(subject="Printer jams", body="Toner is fine.")
+    TicketFactory(subject="Scanner jams", body="No paper.")
+    TicketFactory(subject="Printer offline", body="Cable.")
+
+    def fallback(text):
+        matched = search._containing_words(Ticket.objects.all(), text)
+        return set(matched.values_list("subject", flat=True))
+
+    assert fallback("printer -toner") == {"Printer offline"}
+    assert fallback("printer OR scanner jams") == {"Printer jams", "Scanner jams"}
+    assert fallback('"no paper"') == {"Scanner jams"}
+
+
 # PostgreSQL: the stored documents
 
 
