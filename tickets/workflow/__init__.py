@@ -1,0 +1,113 @@
+"""Every state change of a request, in one place.
+
+Admin, agent views, portal, mail gateway, Celery tasks and the API call these functions;
+nobody else sets a request's status, stage or owner and saves it. Each function runs in
+one transaction, locks the request's row, and writes an Event for every change it makes.
+A step the rules forbid raises WorkflowError with a message meant for a person.
+
+Callers import from here; the package is split by concern:
+
+- core: errors, the change a step collects (_Change), the row lock, the checks
+- timekeeping: the clocks (deadline, alert time, escalation chain) and time counters
+- conversation: messages, notes, email, colleagues asked in
+- editing: a request's properties, owner and team, tags
+- lifecycle: stages and statuses, merge and links, the customer's approvals
+- intake: registering a request
+- sweep: the escalation sweep's batch steps and notifications
+
+Each module imports only from those above it in this list.
+"""
+
+from tickets.workflow.conversation import (
+    add_message,
+    add_note,
+    ask_colleague,
+    attach_files,
+    delete_note,
+    forward_to_external,
+    mark_read,
+    pin_note,
+    reply_to_customer,
+    send_email,
+)
+from tickets.workflow.core import UNSET, Actor, StaleEdit, Unset, WorkflowError
+from tickets.workflow.core import _ensure_fresh as _ensure_fresh  # admin.TicketForm mirrors it
+from tickets.workflow.editing import assign_ticket, set_tags, update_ticket
+from tickets.workflow.intake import AGENT_CHANNELS, FIRST_MESSAGE_KIND, create_ticket
+from tickets.workflow.lifecycle import (
+    change_status,
+    close_ticket,
+    decide_approval,
+    delete_ticket,
+    link_tickets,
+    merge_ticket,
+    postpone_ticket,
+    progress_ticket,
+    reactivate_ticket,
+    regress_ticket,
+    request_approval,
+    restore_ticket,
+    unlink_tickets,
+)
+from tickets.workflow.sweep import (
+    Notice,
+    escalate_tickets,
+    flag_overdue,
+    mark_many_unread,
+    mark_unread,
+    notify,
+    notify_many,
+    raise_alerts,
+    wake_ticket,
+)
+from tickets.workflow.timekeeping import ALERT, OVERDUE, PassedDue, due_times
+
+__all__ = [
+    "AGENT_CHANNELS",
+    "ALERT",
+    "FIRST_MESSAGE_KIND",
+    "OVERDUE",
+    "UNSET",
+    "Actor",
+    "Notice",
+    "PassedDue",
+    "StaleEdit",
+    "Unset",
+    "WorkflowError",
+    "add_message",
+    "add_note",
+    "ask_colleague",
+    "assign_ticket",
+    "attach_files",
+    "change_status",
+    "close_ticket",
+    "create_ticket",
+    "decide_approval",
+    "delete_note",
+    "delete_ticket",
+    "due_times",
+    "escalate_tickets",
+    "flag_overdue",
+    "forward_to_external",
+    "link_tickets",
+    "mark_many_unread",
+    "mark_read",
+    "mark_unread",
+    "merge_ticket",
+    "notify",
+    "notify_many",
+    "pin_note",
+    "postpone_ticket",
+    "progress_ticket",
+    "raise_alerts",
+    "reactivate_ticket",
+    "regress_ticket",
+    "reply_to_customer",
+    "request_approval",
+    "restore_ticket",
+    "send_email",
+    "set_tags",
+    "unlink_tickets",
+    "update_ticket",
+    "wake_ticket",
+]

@@ -1,0 +1,140 @@
+"""The workflow's building blocks: its errors, the change a step collects, the row lock
+and the checks every step starts with. Imports nothing from the rest of the workflow.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from tickets.models import Event, Status, Ticket
+
+Actor = AbstractBaseUser | None
+
+
+class WorkflowError(Exception):
+    """A step the rules forbid. Its message is shown to the person who asked for it."""
+
+
+class StaleEdit(WorkflowError):
+    """The request changed since the person loaded it; their edit would overwrite that."""
+
+
+class Unset:
+    """The default of a keyword that was not given, where None is a value."""
+
+    def __repr__(self):
+        return "UNSET"
+
+
+UNSET = Unset()
+
+
+class _Change:
+    """Collects one call's field changes and their events, then saves them together."""
+
+    def __init__(self, ticket: Ticket, *, by: Actor, now: datetime | None = None):
+        self.ticket = ticket
+        self.by = by
+        self.now = now or timezone.now()
+        self.fields: set[str] = set()
+        self.events: list[Event] = []
+
+    def set(self, field: str, value, *, action: str = "changed", reason: str = "") -> bool:
+        old = getattr(self.ticket, field)
+        if old == value:
+            return False
+        setattr(self.ticket, field, value)
+        self.fields.add(field)
+        self.log(action, field=field, old=old, new=value, reason=reason)
+        return True
+
+    def set_quietly(self, field: str, value) -> None:
+        """A derived field (base status, clocks) whose change another event already tells."""
+        if getattr(self.ticket, field) != value:
+            setattr(self.ticket, field, value)
+            self.fields.add(field)
+
+    def log(self, action: str, *, field: str = "", old="", new="", reason: str = "", ticket=None):
+        self.events.append(
+            Event(
+                ticket=ticket or self.ticket,
+                actor=self.by,
+                at=self.now,
+                action=action,
+                field=field,
+                old_value=_display(old),
+                new_value=_display(new),
+                reason=reason,
+            )
+        )
+
+    def save(self) -> Ticket:
+        if self.fields:
+            self.ticket.updated_at = self.now
+            self.ticket.save(update_fields=sorted(self.fields | {"updated_at"}))
+        Event.objects.bulk_create(self.events)
+        return self.ticket
+
+
+def _display(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, AbstractBaseUser):
+        return value.get_username()
+    return str(value)
+
+
+_RELATIONS = [field for field in Ticket._meta.concrete_fields if field.is_relation]
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Take the request's row lock and reload it, so concurrent changes queue up.
+
+    Related objects the caller had loaded (queue, contact, owner, status...) stay loaded
+    when the reloaded row still points at them: the step need not fetch them again."""
+    loaded = {
+        field: field.get_cached_value(ticket) for field in _RELATIONS if field.is_cached(ticket)
+    }
+    ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+    for field, related in loaded.items():
+        if getattr(ticket, field.attname) == (related.pk if related is not None else None):
+            field.set_cached_value(ticket, related)
+    return ticket
+
+
+def _ensure_fresh(ticket: Ticket, seen_at: datetime | None) -> None:
+    if seen_at is not None and ticket.updated_at != seen_at:
+        raise StaleEdit(
+            f"{ticket.number} was changed by someone else since you opened it; "
+            "reload it and make your change again."
+        )
+
+
+def _ensure_editable(ticket: Ticket) -> None:
+    if ticket.base_status == Status.Base.MERGED:
+        raise WorkflowError(
+            f"{ticket.number} was merged into {ticket.merged_into.number} and is read-only."
+        )
+    if ticket.base_status == Status.Base.DELETED:
+        raise WorkflowError(f"{ticket.number} is deleted; restore it first.")
+
+
+def _ensure_open(ticket: Ticket, doing: str) -> None:
+    _ensure_editable(ticket)
+    if ticket.base_status == Status.Base.CLOSED:
+        raise WorkflowError(f"{ticket.number} is closed; reactivate it before you {doing}.")
+
+
+def _status_for(base: str, status: Status | None) -> Status:
+    if status is None:
+        return Status.builtin(base)
+    if status.base != base:
+        raise WorkflowError(f"“{status.name}” is a {status.get_base_display().lower()} status.")
+    return status
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()

@@ -1,0 +1,167 @@
+"""A request's properties: subject, queue, classification, owner and team, tags."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+
+from escalation import notifications
+from escalation.models import Notification
+from tickets.models import Category, Level, Priority, PriorityRule, Queue, Stage, Tag, Ticket
+from tickets.workflow.core import (
+    UNSET,
+    Actor,
+    Unset,
+    WorkflowError,
+    _Change,
+    _ensure_editable,
+    _ensure_fresh,
+    _lock,
+    _name,
+)
+from tickets.workflow.timekeeping import _plan_clocks, _switch_counter
+
+
+@transaction.atomic
+def assign_ticket(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    owner: AbstractBaseUser | None | Unset = UNSET,
+    team: Group | None | Unset = UNSET,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Give the request to an agent and/or a team. A new owner finds it unread."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    _ensure_fresh(ticket, seen_at)
+    change = _Change(ticket, by=by, now=now)
+    if owner is not UNSET and change.set("owner", owner, action="assigned"):
+        change.set_quietly("is_unread", owner is not None and owner != by)
+        if owner is not None and owner != by:
+            _notify_assignment(ticket, owner, by=by, now=change.now)
+    if team is not UNSET:
+        change.set("team", team, action="assigned")
+    _switch_counter(change)
+    return change.save()
+
+
+def _notify_assignment(ticket: Ticket, owner: AbstractBaseUser, *, by: Actor, now) -> None:
+    who = _name(by) if by else "The helpdesk"
+    notifications.notify_users(
+        [owner],
+        ticket,
+        kind=Notification.Kind.ASSIGNMENT,
+        text=f"{who} assigned {ticket.number} “{ticket.subject}” to you.",
+        now=now,
+    )
+
+
+@transaction.atomic
+def update_ticket(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    subject: str | Unset = UNSET,
+    queue: Queue | Unset = UNSET,
+    category: Category | None | Unset = UNSET,
+    priority: Priority | Unset = UNSET,
+    impact: str | Unset = UNSET,
+    urgency: str | Unset = UNSET,
+    related_address: str | Unset = UNSET,
+    custom_fields: dict | Unset = UNSET,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Change a request's properties. A new impact or urgency re-derives the priority from
+    the priority model unless a priority is given too; a new queue or priority re-plans
+    the deadline. With `seen_at` (the updated_at the editor saw) a concurrent change is
+    refused instead of overwritten."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    _ensure_fresh(ticket, seen_at)
+    change = _Change(ticket, by=by, now=now)
+    if subject is not UNSET:
+        if not subject.strip():
+            raise WorkflowError("A request needs a subject.")
+        change.set("subject", subject.strip()[:255])
+    if queue is not UNSET and queue != ticket.queue:
+        _move_to_queue(change, queue)
+    if category is not UNSET:
+        if not ticket.queue.accepts_category(category):
+            raise WorkflowError(
+                f"The category “{category}” does not apply to the queue {ticket.queue}."
+            )
+        change.set("category", category)
+    for field, value in (("impact", impact), ("urgency", urgency)):
+        if value is not UNSET:
+            if value not in Level.values:
+                raise WorkflowError(f"{value!r} is not a {field} level.")
+            change.set(field, value)
+    if priority is UNSET and {"impact", "urgency"} & change.fields:
+        priority = PriorityRule.priority_for(ticket.impact, ticket.urgency) or UNSET
+    if priority is not UNSET:
+        change.set("priority", priority)
+    if related_address is not UNSET:
+        change.set("related_address", related_address)
+    if custom_fields is not UNSET:
+        change.set("custom_fields", dict(custom_fields))
+    if {"queue", "priority"} & change.fields:
+        _plan_clocks(change, restart_chain="priority" in change.fields)
+    return change.save()
+
+
+def _move_to_queue(change: _Change, queue: Queue) -> None:
+    """The request keeps its state: New to New, Closed to Closed, in progress to the new
+    queue's first in-progress stage (or New when it has none)."""
+    ticket = change.ticket
+    state = ticket.stage.state
+    stage = queue.stage(state) or queue.stage(Stage.State.NEW)
+    if stage is None:
+        raise WorkflowError(f"The queue {queue} has no stages.")
+    change.set("queue", queue, action="moved")
+    change.set("stage", stage, action="moved")
+    if not queue.accepts_category(ticket.category):
+        change.set("category", None, reason=f"Not a category of {queue}")
+
+
+@transaction.atomic
+def set_tags(
+    ticket: Ticket,
+    *,
+    tags: Iterable[Tag | str],
+    by: Actor,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Replace the request's tags; names that are new become tags on the fly."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    _ensure_fresh(ticket, seen_at)
+    new = _tags(tags)
+    old = list(ticket.tags.all())
+    change = _Change(ticket, by=by, now=now)
+    if {t.pk for t in new} != {t.pk for t in old}:
+        ticket.tags.set(new)
+        change.set_quietly("updated_at", change.now)
+        change.log(
+            "changed",
+            field="tags",
+            old=", ".join(sorted(t.name for t in old)),
+            new=", ".join(sorted(t.name for t in new)),
+        )
+    return change.save()
+
+
+def _tags(tags: Iterable[Tag | str]) -> list[Tag]:
+    result = []
+    for tag in tags:
+        if isinstance(tag, str):
+            name = tag.strip()
+            if not name:
+                continue
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        result.append(tag)
+    return result
