@@ -196,6 +196,40 @@ def test_an_unchanged_value_writes_no_event(ticket, agent):
     assert actions(ticket) == ["created"]
 
 
+def test_edit_request_applies_several_changes_at_once_with_their_events(ticket, agent):
+    colleague, urgent = UserFactory(), PriorityFactory(name="Urgent", rank=9)
+    workflow.edit_request(
+        ticket,
+        subject="Printer on fire",
+        priority=urgent,
+        owner=colleague,
+        tags=["fire"],
+        seen_at=ticket.updated_at,
+        by=agent,
+    )
+    ticket.refresh_from_db()
+    assert (ticket.subject, ticket.priority, ticket.owner) == ("Printer on fire", urgent, colleague)
+    assert list(ticket.tags.values_list("name", flat=True)) == ["fire"]
+    events = Event.objects.filter(ticket=ticket).exclude(action="created")
+    assert [(event.action, event.field) for event in events] == [
+        ("changed", "subject"),
+        ("changed", "priority"),
+        ("assigned", "owner"),
+        ("changed", "tags"),
+    ]
+
+
+def test_a_refused_edit_request_changes_nothing(ticket, agent):
+    subject = ticket.subject
+    with pytest.raises(WorkflowError, match="not a impact level"):
+        workflow.edit_request(
+            ticket, subject="On fire", impact="enormous", owner=agent, tags=["fire"], by=agent
+        )
+    ticket.refresh_from_db()
+    assert (ticket.subject, ticket.owner, ticket.tags.count()) == (subject, None, 0)
+    assert actions(ticket) == ["created"]
+
+
 # Stages
 
 

@@ -10,7 +10,7 @@ Callers import from here; the package is split by concern:
 - core: errors, the change a step collects (_Change), the row lock, the checks
 - timekeeping: the clocks (deadline, alert time, escalation chain) and time counters
 - conversation: messages, notes, email, colleagues asked in
-- editing: a request's properties, owner and team, tags
+- editing: a request's properties, owner and team, tags (edit_request does all at once)
 - lifecycle: stages and statuses, merge and links, the customer's approvals
 - intake: registering a request
 - sweep: the escalation sweep's batch steps and notifications
@@ -32,7 +32,7 @@ from tickets.workflow.conversation import (
 )
 from tickets.workflow.core import UNSET, Actor, StaleEdit, Unset, WorkflowError
 from tickets.workflow.core import _ensure_fresh as _ensure_fresh  # admin.TicketForm mirrors it
-from tickets.workflow.editing import assign_ticket, set_tags, update_ticket
+from tickets.workflow.editing import assign_ticket, edit_request, set_tags, update_ticket
 from tickets.workflow.intake import AGENT_CHANNELS, FIRST_MESSAGE_KIND, create_ticket
 from tickets.workflow.lifecycle import (
     change_status,
@@ -86,6 +86,7 @@ __all__ = [
     "delete_note",
     "delete_ticket",
     "due_times",
+    "edit_request",
     "escalate_tickets",
     "flag_overdue",
     "forward_to_external",

@@ -24,39 +24,48 @@ from tickets.workflow.timekeeping import _plan_clocks, _switch_counter
 
 
 @transaction.atomic
-def assign_ticket(
+def edit_request(
     ticket: Ticket,
     *,
     by: Actor,
+    subject: str | Unset = UNSET,
+    queue: Queue | Unset = UNSET,
+    category: Category | None | Unset = UNSET,
+    priority: Priority | Unset = UNSET,
+    impact: str | Unset = UNSET,
+    urgency: str | Unset = UNSET,
+    related_address: str | Unset = UNSET,
+    custom_fields: dict | Unset = UNSET,
     owner: AbstractBaseUser | None | Unset = UNSET,
     team: Group | None | Unset = UNSET,
+    tags: Iterable[Tag | str] | Unset = UNSET,
     seen_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Give the request to an agent and/or a team. A new owner finds it unread."""
+    """A person's edit of a request's fields (the desk's properties form, the admin's
+    change form), applied whole or refused whole: the properties as update_ticket changes
+    them, then owner and team as assign_ticket, then the tags as set_tags. With `seen_at`
+    a concurrent change is refused before anything is written."""
     _lock(ticket)
     _ensure_editable(ticket)
     _ensure_fresh(ticket, seen_at)
     change = _Change(ticket, by=by, now=now)
-    if owner is not UNSET and change.set("owner", owner, action="assigned"):
-        change.set_quietly("is_unread", owner is not None and owner != by)
-        if owner is not None and owner != by:
-            _notify_assignment(ticket, owner, by=by, now=change.now)
-    if team is not UNSET:
-        change.set("team", team, action="assigned")
-    _switch_counter(change)
-    return change.save()
-
-
-def _notify_assignment(ticket: Ticket, owner: AbstractBaseUser, *, by: Actor, now) -> None:
-    who = _name(by) if by else "The helpdesk"
-    notifications.notify_users(
-        [owner],
-        ticket,
-        kind=Notification.Kind.ASSIGNMENT,
-        text=f"{who} assigned {ticket.number} “{ticket.subject}” to you.",
-        now=now,
+    _change_properties(
+        change,
+        subject=subject,
+        queue=queue,
+        category=category,
+        priority=priority,
+        impact=impact,
+        urgency=urgency,
+        related_address=related_address,
+        custom_fields=custom_fields,
     )
+    if owner is not UNSET or team is not UNSET:
+        _assign(change, owner=owner, team=team)
+    if tags is not UNSET:
+        _retag(change, tags)
+    return change.save()
 
 
 @transaction.atomic
@@ -83,6 +92,33 @@ def update_ticket(
     _ensure_editable(ticket)
     _ensure_fresh(ticket, seen_at)
     change = _Change(ticket, by=by, now=now)
+    _change_properties(
+        change,
+        subject=subject,
+        queue=queue,
+        category=category,
+        priority=priority,
+        impact=impact,
+        urgency=urgency,
+        related_address=related_address,
+        custom_fields=custom_fields,
+    )
+    return change.save()
+
+
+def _change_properties(
+    change: _Change,
+    *,
+    subject: str | Unset,
+    queue: Queue | Unset,
+    category: Category | None | Unset,
+    priority: Priority | Unset,
+    impact: str | Unset,
+    urgency: str | Unset,
+    related_address: str | Unset,
+    custom_fields: dict | Unset,
+) -> None:
+    ticket = change.ticket
     if subject is not UNSET:
         if not subject.strip():
             raise WorkflowError("A request needs a subject.")
@@ -110,7 +146,6 @@ def update_ticket(
         change.set("custom_fields", dict(custom_fields))
     if {"queue", "priority"} & change.fields:
         _plan_clocks(change, restart_chain="priority" in change.fields)
-    return change.save()
 
 
 def _move_to_queue(change: _Change, queue: Queue) -> None:
@@ -128,6 +163,49 @@ def _move_to_queue(change: _Change, queue: Queue) -> None:
 
 
 @transaction.atomic
+def assign_ticket(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    owner: AbstractBaseUser | None | Unset = UNSET,
+    team: Group | None | Unset = UNSET,
+    seen_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Give the request to an agent and/or a team. A new owner finds it unread."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    _ensure_fresh(ticket, seen_at)
+    change = _Change(ticket, by=by, now=now)
+    _assign(change, owner=owner, team=team)
+    return change.save()
+
+
+def _assign(
+    change: _Change, *, owner: AbstractBaseUser | None | Unset, team: Group | None | Unset
+) -> None:
+    ticket, by = change.ticket, change.by
+    if owner is not UNSET and change.set("owner", owner, action="assigned"):
+        change.set_quietly("is_unread", owner is not None and owner != by)
+        if owner is not None and owner != by:
+            _notify_assignment(ticket, owner, by=by, now=change.now)
+    if team is not UNSET:
+        change.set("team", team, action="assigned")
+    _switch_counter(change)
+
+
+def _notify_assignment(ticket: Ticket, owner: AbstractBaseUser, *, by: Actor, now) -> None:
+    who = _name(by) if by else "The helpdesk"
+    notifications.notify_users(
+        [owner],
+        ticket,
+        kind=Notification.Kind.ASSIGNMENT,
+        text=f"{who} assigned {ticket.number} “{ticket.subject}” to you.",
+        now=now,
+    )
+
+
+@transaction.atomic
 def set_tags(
     ticket: Ticket,
     *,
@@ -140,9 +218,15 @@ def set_tags(
     _lock(ticket)
     _ensure_editable(ticket)
     _ensure_fresh(ticket, seen_at)
+    change = _Change(ticket, by=by, now=now)
+    _retag(change, tags)
+    return change.save()
+
+
+def _retag(change: _Change, tags: Iterable[Tag | str]) -> None:
+    ticket = change.ticket
     new = _tags(tags)
     old = list(ticket.tags.all())
-    change = _Change(ticket, by=by, now=now)
     if {t.pk for t in new} != {t.pk for t in old}:
         ticket.tags.set(new)
         change.set_quietly("updated_at", change.now)
@@ -152,7 +236,6 @@ def set_tags(
             old=", ".join(sorted(t.name for t in old)),
             new=", ".join(sorted(t.name for t in new)),
         )
-    return change.save()
 
 
 def _tags(tags: Iterable[Tag | str]) -> list[Tag]:
