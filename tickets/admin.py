@@ -1,5 +1,5 @@
 """The Django admin: configuration is edited here; requests change only through the
-workflow (save_model, save_related and the changelist actions call tickets.workflow)."""
+workflow (save_model and the changelist actions call tickets.workflow)."""
 
 from datetime import datetime
 
@@ -731,7 +731,8 @@ TICKET_READONLY_FIELDS = [
     "escalation_level",
     "next_escalation_at",
 ]
-UPDATED_FIELDS = [
+# The fields a change form edits, handed to workflow.edit_request when changed.
+EDITED_FIELDS = [
     "subject",
     "category",
     "priority",
@@ -739,8 +740,10 @@ UPDATED_FIELDS = [
     "urgency",
     "related_address",
     "custom_fields",
+    "owner",
+    "team",
+    "tags",
 ]
-ASSIGNED_FIELDS = ["owner", "team"]
 
 
 def _requests(count: int) -> str:
@@ -892,21 +895,11 @@ class TicketAdmin(CategoryChoicesMixin, admin.ModelAdmin):
             obj.pk = ticket.pk
             obj.refresh_from_db()
             return
-        # The first step checks, under its lock, that no one changed the request since the
-        # form was opened; the next ones follow from it.
-        seen_at = data.get("seen_at")
-        updates = {name: data[name] for name in UPDATED_FIELDS if name in form.changed_data}
-        if updates:
-            workflow.update_ticket(obj, by=request.user, seen_at=seen_at, **updates)
-            seen_at = None
-        assignment = {name: data[name] for name in ASSIGNED_FIELDS if name in form.changed_data}
-        if assignment:
-            workflow.assign_ticket(obj, by=request.user, seen_at=seen_at, **assignment)
+        changes = {name: data[name] for name in EDITED_FIELDS if name in form.changed_data}
+        workflow.edit_request(obj, by=request.user, seen_at=data.get("seen_at"), **changes)
 
     def save_related(self, request, form, formsets, change):
-        # create_ticket already set the tags of a new request.
-        if change and "tags" in form.changed_data:
-            workflow.set_tags(form.instance, tags=form.cleaned_data["tags"], by=request.user)
+        # Not form.save_m2m(): the workflow sets the tags (create_ticket, edit_request).
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import SuspiciousFileOperation
-from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -397,8 +396,8 @@ def properties(request, number):
     saved = stale = False
     if form.is_valid():
         try:
-            _apply_properties(
-                ticket, form.changes(), by=request.user, seen_at=form.cleaned_data["seen_at"]
+            workflow.edit_request(
+                ticket, by=request.user, seen_at=form.cleaned_data["seen_at"], **form.changes()
             )
             saved = True
         except WorkflowError as error:
@@ -416,24 +415,6 @@ def properties(request, number):
     # The header (status, priority, stage bar) follows the change in the same response.
     context |= _summary_context(ticket) | {"oob": True}
     return render(request, "desk/request/_properties.html", context)
-
-
-@transaction.atomic
-def _apply_properties(ticket: Ticket, changes: dict, *, by, seen_at) -> None:
-    """The properties form's changes, all or none. update_ticket runs first, always, so
-    its `seen_at` check refuses a stale form before anything is written."""
-    fields = ("queue", "category", "priority", "impact", "urgency", "related_address")
-    workflow.update_ticket(
-        ticket,
-        by=by,
-        seen_at=seen_at,
-        **{field: changes[field] for field in (*fields, "custom_fields") if field in changes},
-    )
-    people = {field: changes[field] for field in ("owner", "team") if field in changes}
-    if people:
-        workflow.assign_ticket(ticket, by=by, **people)
-    if "tags" in changes:
-        workflow.set_tags(ticket, tags=changes["tags"], by=by)
 
 
 # Writing: reply, note, ask a colleague, forward
