@@ -1,6 +1,6 @@
 """Fill the database with many realistic requests, fast, for benchmarks.
 
-The rows are made by tickets.bulk the way the workflow would have left them, and written
+The rows are made by benchmark.bulk the way the workflow would have left them, and written
 with COPY on PostgreSQL (bulk_create elsewhere); see that module.
 """
 
@@ -9,7 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.bulk import BulkLoader, sample_search_words
+from benchmark.bulk import BulkLoader, sample_search_words
 from tickets.models import Attachment, Company, Contact, Event, Message, Ticket
 
 ROWS = [

@@ -27,10 +27,7 @@ from django.core.management.base import CommandError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from escalation import clocks
-from escalation.models import BusinessCalendar, EscalationLevel
-from tickets import workflow
-from tickets.bulk_vocabulary import (
+from benchmark.bulk_vocabulary import (
     ATTACHMENTS,
     COMMON_WORDS,
     COMPANY_FORMS,
@@ -44,6 +41,9 @@ from tickets.bulk_vocabulary import (
     Weighted,
     slug,
 )
+from escalation import clocks
+from escalation.models import BusinessCalendar, EscalationLevel
+from tickets import workflow
 from tickets.models import (
     Attachment,
     Category,

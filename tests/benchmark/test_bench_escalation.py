@@ -48,7 +48,7 @@ def pending(queue, agent, chain):
 
 
 def test_the_sweep_on_seeded_data_settles_pending_clocks_then_escalates_the_armed_ones(pending):
-    from escalation.management.commands.bench_escalation import seeded_sweeps
+    from benchmark.management.commands.bench_escalation import seeded_sweeps
 
     sweeps = seeded_sweeps(due=2, busy_runs=2, idle_runs=3)
 

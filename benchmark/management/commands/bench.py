@@ -12,10 +12,9 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from escalation.management.commands import bench_escalation
-from helpdesk.benchmark import data, load, pages, report
-from helpdesk.benchmark.report import Row, ms
-from mailgateway.management.commands import bench_mail
+from benchmark import data, load, pages, report
+from benchmark.management.commands import bench_escalation, bench_mail
+from benchmark.report import Row, ms
 
 PAGE_TARGET_MS = 100
 SEARCH_TARGET_MS = 300

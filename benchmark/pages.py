@@ -18,9 +18,9 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from benchmark.bulk import sample_search_words
 from tickets import search, workflow
 from tickets.access import visible_tickets
-from tickets.bulk import sample_search_words
 from tickets.models import Contact, Message, Priority, Queue, Ticket
 
 BENCH_AGENT = "bench-agent"

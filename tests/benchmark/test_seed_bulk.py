@@ -11,10 +11,10 @@ from django.db import IntegrityError, connection
 from django.db.models import F
 from django.utils import timezone
 
+from benchmark.bulk import RARE_TOKEN, BulkLoader, CopyWriter, sample_search_words
+from benchmark.bulk_vocabulary import ACCENTED_WORDS, COMMON_WORDS
 from tests.factories import ContactFactory, QueueFactory, TicketFactory, UserFactory
 from tickets import search, workflow
-from tickets.bulk import RARE_TOKEN, BulkLoader, CopyWriter, sample_search_words
-from tickets.bulk_vocabulary import ACCENTED_WORDS, COMMON_WORDS
 from tickets.models import (
     Attachment,
     Category,

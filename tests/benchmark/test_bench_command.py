@@ -7,7 +7,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.db import connection
 
-from helpdesk.benchmark import data, load, pages, report
+from benchmark import data, load, pages, report
 from tests.conftest import needs
 from tests.factories import TicketFactory
 from tickets.models import Ticket

@@ -1,7 +1,7 @@
 """Benchmark the sweep on PostgreSQL: a million open requests, a thousand of them due.
 
 Two ways. This command, stand-alone, generates its own requests (below). `manage.py bench`
-(helpdesk/benchmark) times the sweep on the seeded data instead, with seeded_sweeps():
+(benchmark/) times the sweep on the seeded data instead, with seeded_sweeps():
 the clocks the bulk load left pending are settled, 1,000 of the existing active requests
 are armed, and the same timed_sweep() runs.
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BenchmarkConfig(AppConfig):
+    verbose_name = "Benchmark"
+    name = "benchmark"
