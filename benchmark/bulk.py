@@ -41,15 +41,15 @@ from benchmark.bulk_vocabulary import (
     Weighted,
     slug,
 )
-from escalation import clocks
-from escalation.models import BusinessCalendar, EscalationLevel
-from tickets import workflow
+from tickets import clocks, workflow
 from tickets.models import (
     Attachment,
+    BusinessCalendar,
     Category,
     Channel,
     Company,
     Contact,
+    EscalationLevel,
     Event,
     Level,
     Message,

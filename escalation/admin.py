@@ -4,17 +4,10 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from escalation import hooks
-from escalation.models import (
-    BusinessCalendar,
-    EscalationLevel,
-    Holiday,
-    HookDelivery,
-    Notification,
-    OpeningHours,
-)
+from escalation.models import HookDelivery, Notification
 from escalation.tasks import deliver_hook
 from tickets.admin import PriorityAdmin
-from tickets.models import Priority, Queue
+from tickets.models import BusinessCalendar, EscalationLevel, Holiday, OpeningHours, Priority, Queue
 
 # Escalation chains: an inline under the priority -------------------------------------
 

@@ -9,3 +9,6 @@ class EscalationConfig(AppConfig):
         # Hooks register themselves on import; every app's hooks.py is imported, as
         # admin.py is, so an escalation level can name any of them.
         autodiscover_modules("hooks")
+        from escalation import subscribers
+
+        subscribers.subscribe()

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from escalation import hooks
-from escalation.models import EscalationLevel, Notification
+from escalation import hooks, notifications
+from escalation.models import Notification
 from tickets import workflow
-from tickets.models import Ticket
+from tickets.models import EscalationLevel, Ticket
 from tickets.replies import render_template
 
 logger = logging.getLogger(__name__)
@@ -183,8 +183,8 @@ def _run_actions(reached: list[tuple[Ticket, EscalationLevel]], now: datetime) -
             }[level.action](ticket)
             address = level.notify_address if level.action == action.NOTIFY_ADDRESS else ""
             text = _escalation_text(ticket, level)
-            notices.append(workflow.Notice(ticket, text, users, address, level.describe()))
-    workflow.notify_many(notices, kind=Notification.Kind.ESCALATION, now=now)
+            notices.append(notifications.Notice(ticket, text, users, address, level.describe()))
+    notifications.tell(notices, kind=Notification.Kind.ESCALATION, now=now)
     unread: dict[EscalationLevel, list[Ticket]] = {}
     for ticket, level in reached:
         if level.action == action.MARK_UNREAD:
@@ -209,9 +209,9 @@ def _escalation_text(ticket: Ticket, level: EscalationLevel) -> str:
 def alert(tickets: list[Ticket], now: datetime) -> int:
     alerted = workflow.raise_alerts(tickets, now=now)
     recipients = _Recipients()
-    workflow.notify_many(
+    notifications.tell(
         [
-            workflow.Notice(
+            notifications.Notice(
                 ticket,
                 f"{ticket.number} “{ticket.subject}” is still new past its alert time.",
                 recipients.owner_or_team(ticket) or recipients.team_or_queue(ticket),
@@ -227,9 +227,9 @@ def alert(tickets: list[Ticket], now: datetime) -> int:
 def overdue(tickets: list[Ticket], now: datetime) -> int:
     flagged = workflow.flag_overdue(tickets, now=now)
     recipients = _Recipients()
-    workflow.notify_many(
+    notifications.tell(
         [
-            workflow.Notice(
+            notifications.Notice(
                 ticket,
                 f"{ticket.number} “{ticket.subject}” has passed its deadline "
                 f"({timezone.localtime(ticket.deadline):%Y-%m-%d %H:%M}).",

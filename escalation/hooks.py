@@ -36,9 +36,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from escalation.models import EscalationLevel, HookDelivery
+from escalation.models import HookDelivery
 from escalation.notifications import request_link
-from tickets.models import Ticket
+from tickets.models import EscalationLevel, Ticket
 
 Hook = Callable[[Ticket, EscalationLevel | None], object]
 

@@ -1,33 +1,41 @@
-"""Telling agents about a request: an in-app notification each, emailed once committed.
+"""Telling agents about a request: an in-app notification each, emailed through the outbox.
 
-tickets.workflow calls these from the steps that warrant a notification (assignment, a
-colleague's question, a customer's reply) and, through workflow.notify_many, the sweep.
+Subscribers (escalation.subscribers) notify on what the workflow tells of (an assignment,
+a colleague's question, a customer's reply); the sweep (escalation.engine) notifies in
+bulk with `tell`, which also keeps in the request's history whom it told.
 
 The emails of one call go to the broker as one task with all their ids rather than one
 task each: publishing a message costs a millisecond or more, which for a sweep of a
-thousand escalations would be most of its time. Each notification is claimed by its
-emailed_at before it is sent, so a retried or duplicated task sends only what is unsent.
+thousand escalations would be most of its time. The task claims each notification by its
+emailed_at and puts its mail in the outbox, which sends it and retries what fails.
 """
 
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
 from escalation.models import Notification
-from mailgateway.outbound import email_agent, new_message_id
+from mailgateway.outbound import email_address, email_agent
+from tickets import workflow
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
 
-class EmailFailed(Exception):
-    """Some notifications of a task could not be sent; the task retries those."""
+class Notice(NamedTuple):
+    """Whom to tell what about one request, for `tell`."""
+
+    ticket: Ticket
+    text: str
+    users: Iterable[AbstractBaseUser] = ()
+    address: str = ""
+    reason: str = ""
 
 
 def request_link(ticket: Ticket) -> str:
@@ -76,46 +84,48 @@ def notify_many(
     return notifications
 
 
+@transaction.atomic
+def tell(
+    notices: list[Notice], *, kind: str, by=None, now: datetime | None = None
+) -> list[Notification]:
+    """Notify for many requests at once and keep in each one's history whom it told: one
+    INSERT of notifications, one of history."""
+    now = now or timezone.now()
+    sent = notify_many(
+        [(notice.ticket, list(notice.users), notice.address, notice.text) for notice in notices],
+        kind=kind,
+        now=now,
+    )
+    told: dict[int, list[str]] = {}
+    for notification in sent:
+        recipient = notification.recipient
+        who = (recipient.get_full_name() or recipient.get_username()) if recipient else ""
+        told.setdefault(notification.ticket_id, []).append(who or notification.address)
+    workflow.record_notified(
+        [(n.ticket, told.get(n.ticket.pk, []), n.reason) for n in notices], by=by, now=now
+    )
+    return sent
+
+
 def email_body(notification: Notification) -> str:
     return f"{notification.text}\n\n{request_link(notification.ticket)}\n"
 
 
+@transaction.atomic
 def email(notification_pks: list[int]) -> int:
-    """Email these notifications; returns how many were sent. Raises EmailFailed after
-    trying them all when any failed; those are unclaimed again for the retry."""
-    sent, failed = 0, []
-    for pk in notification_pks:
-        claimed = Notification.objects.filter(pk=pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        if not claimed:
-            continue
-        notification = Notification.objects.select_related("ticket", "recipient").get(pk=pk)
-        try:
-            sent += _send(notification)
-        except Exception as error:  # SMTP, DNS, socket: all mean "try again later"
-            logger.warning("Could not email notification %s: %s", pk, error)
-            Notification.objects.filter(pk=pk).update(emailed_at=None)
-            failed.append(pk)
-    if failed:
-        raise EmailFailed(f"could not email notifications {failed}")
-    return sent
+    """Put these notifications' mail in the outbox, each once; returns how many."""
+    claimed = Notification.objects.filter(pk__in=notification_pks, emailed_at__isnull=True)
+    claimed = list(claimed.select_for_update(of=("self",)).select_related("ticket", "recipient"))
+    Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(emailed_at=timezone.now())
+    return sum(_send(notification) for notification in claimed)
 
 
 def _send(notification: Notification) -> bool:
+    key = f"notification:{notification.pk}"
+    subject, body = notification.subject, email_body(notification)
     if notification.recipient_id:
-        return email_agent(
-            notification.recipient,
-            subject=notification.subject,
-            body=email_body(notification),
-        )
-    EmailMessage(
-        subject=notification.subject,
-        body=email_body(notification),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notification.address],
-        headers={"Auto-Submitted": "auto-generated", "Message-ID": new_message_id()},
-    ).send(fail_silently=False)
+        return email_agent(notification.recipient, subject=subject, body=body, key=key)
+    email_address(notification.address, subject=subject, body=body, key=key)
     return True
 
 

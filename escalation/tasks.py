@@ -24,14 +24,8 @@ def deliver_hook(delivery_pk: int) -> bool:
     return hooks.deliver(delivery_pk)
 
 
-@shared_task(
-    autoretry_for=(notifications.EmailFailed,),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    max_retries=12,
-    acks_late=True,
-)
+@shared_task(acks_late=True, max_retries=0)
 def email_notifications(notification_pks: list[int]) -> int:
-    """Email notifications (an agent's, or an address's); each is sent once: a retry or
-    a duplicate of the task skips those already sent."""
+    """Put notifications' mail in the outbox (an agent's, or an address's), each once: a
+    duplicate of the task skips those already there. The outbox retries failed sends."""
     return notifications.email(notification_pks)

@@ -18,4 +18,10 @@ app.conf.beat_schedule = {
     # Each mailbox has its own poll interval; this tick only starts the polls that are
     # due, so it can run often without polling anything too often.
     "mail-poll": {"task": "mailgateway.tasks.poll_mailboxes", "schedule": 30.0},
+    # Mail that could not be sent waits at least a minute before its next try (the outbox's
+    # backoff), and mail whose task was lost is due at once: a minute's tick serves both.
+    "mail-deliver": {"task": "mailgateway.tasks.deliver_due_mail", "schedule": 60.0},
+    # An event whose after-commit dispatch failed or never ran is a minute old before it is
+    # dispatched again, so the tick need not be finer.
+    "domain-events": {"task": "tickets.tasks.redispatch_events", "schedule": 60.0},
 }

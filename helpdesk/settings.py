@@ -144,11 +144,17 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Mail: EMAIL_URL (smtp://user:password@host:587/?tls=True, consolemail://, filemail://...)
 # or, by default, one file per message under var/mail so the demo's sent mail can be read.
+# Every mail is stored in the outbox first (mailgateway.outbox), which sends it through
+# that backend and retries what fails.
 if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+OUTBOX_BACKEND = EMAIL_BACKEND
+EMAIL_BACKEND = "mailgateway.outbox.OutboxBackend"
+# A mail server that stops answering must not hold a worker for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 # The address customers and agents reach the helpdesk at, for links in mail.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

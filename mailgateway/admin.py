@@ -4,8 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 
-from mailgateway import fetch, ingest
-from mailgateway.models import Mailbox, QuarantinedMail, ReceivedMail
+from mailgateway import fetch, ingest, outbox
+from mailgateway.models import Mailbox, OutgoingMail, QuarantinedMail, ReceivedMail
 
 
 class MailboxForm(forms.ModelForm):
@@ -152,3 +152,31 @@ class QuarantinedMailAdmin(admin.ModelAdmin):
         name = re.sub(r"[^\w.-]+", "_", record.subject)[:50].strip("._") or f"mail-{record.pk}"
         response["Content-Disposition"] = f'attachment; filename="{name}.eml"'
         return response
+
+
+@admin.register(OutgoingMail)
+class OutgoingMailAdmin(admin.ModelAdmin):
+    """Every mail the helpdesk sent or is about to: what, to whom, how it went. Only the
+    outbox writes these; an admin reads them and sends one again."""
+
+    list_display = ["created_at", "kind", "subject", "recipients", "state", "attempts", "sent_at"]
+    list_filter = ["state", "kind", "created_at"]
+    search_fields = ["subject", "key"]
+    readonly_fields = [field.name for field in OutgoingMail._meta.fields]
+    actions = ["send_again"]
+
+    @admin.display(description="To")
+    def recipients(self, mail: OutgoingMail) -> str:
+        return ", ".join(mail.to)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send the selected mail again")
+    def send_again(self, request, queryset):
+        for mail in queryset:
+            outbox.resend(mail)
+        self.message_user(request, f"{queryset.count()} mail(s) queued to be sent again.")

@@ -3,7 +3,8 @@
 Inbound HTML is never trusted. nh3 keeps a conservative set of tags and attributes, drops
 scripts, styles, event handlers and unknown URL schemes, and remote images are not loaded:
 their address moves to `data-remote-src`, which the page may restore when the agent asks.
-`cid:` images stay as they are; `inline_html` points them at their stored attachments.
+`cid:` images stay as they are; tickets.display.inline_html points them at their stored
+attachments.
 """
 
 import re
@@ -32,7 +33,6 @@ _CLEANER = nh3.Cleaner(
 # is outside quotes.
 _IMG_TAG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>', re.IGNORECASE)
 _REMOTE_SRC = re.compile(r'\ssrc="(https?://[^"]*)"', re.IGNORECASE)
-_CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)
 
 
 def sanitize(html: str) -> str:
@@ -41,18 +41,6 @@ def sanitize(html: str) -> str:
     return _IMG_TAG.sub(
         lambda m: _REMOTE_SRC.sub(r' data-remote-src="\1"', m.group(0)), cleaned
     ).strip()
-
-
-def inline_html(body_html: str, urls_by_content_id: dict[str, str]) -> str:
-    """The message's HTML with its cid: images pointing at their stored attachments."""
-    if not urls_by_content_id:
-        return body_html
-
-    def replace(match):
-        url = urls_by_content_id.get(match.group(2).strip("<>"))
-        return f"{match.group(1)}{escape(url)}{match.group(3)}" if url else match.group(0)
-
-    return _IMG_TAG.sub(lambda m: _CID_SRC.sub(replace, m.group(0)), body_html)
 
 
 def text_to_html(text: str) -> str:

@@ -180,3 +180,62 @@ class SeenUid(models.Model):
 
     def __str__(self):
         return f"{self.mailbox}: {self.uid}"
+
+
+class OutgoingMail(models.Model):
+    """One mail the helpdesk sends, kept until it went and afterwards as the record of it.
+
+    Every mail goes through here (mailgateway.outbox): replies and forwards, the
+    acknowledgement, approval requests, agents' notifications and, when EMAIL_BACKEND is
+    the outbox, Django's own mail (portal links, password resets). `key` makes enqueueing
+    idempotent: the same mail asked for twice is one row, so it is sent once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=40)
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outgoing_mails",
+        help_text="The request's message this mail carries, if any.",
+    )
+    from_address = models.CharField(max_length=500)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    # Files of a mail not carried by a message: [filename, base64 content, content type].
+    attachments = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "outgoing mail"
+        verbose_name_plural = "outgoing mail"
+        indexes = [
+            # partial: the delivery step only ever looks for pending mail that is due
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outgoingmail_due",
+                condition=Q(state="pending"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} → {', '.join(self.to)}"

@@ -1,34 +1,21 @@
 import imaplib
 import poplib
-from smtplib import SMTPException
 
 from celery import shared_task
 
-from mailgateway import outbound
+from mailgateway import outbox
 
 
-@shared_task(
-    autoretry_for=(OSError, SMTPException),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    max_retries=12,
-    acks_late=True,
-)
-def send_message(message_pk: int) -> bool:
-    """Send a stored outbound message; safe to run twice (a sent message is skipped)."""
-    return outbound.send_message(message_pk)
+@shared_task(acks_late=True, max_retries=0)
+def deliver_mail(mail_pk: int) -> bool:
+    """Send one mail of the outbox; a failure is rescheduled by the outbox, not by Celery."""
+    return outbox.deliver(mail_pk)
 
 
-@shared_task(
-    autoretry_for=(OSError, SMTPException),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    max_retries=12,
-    acks_late=True,
-)
-def send_notification(user_pk: int, subject: str, body: str) -> bool:
-    """Tell an agent something by email."""
-    return outbound.notify_agent(user_pk, subject=subject, body=body)
+@shared_task(acks_late=True, max_retries=0)
+def deliver_due_mail() -> int:
+    """Beat's tick: retry mail whose pause is over, and mail whose task never ran."""
+    return outbox.deliver_due()
 
 
 @shared_task(acks_late=True, max_retries=0)

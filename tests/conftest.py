@@ -139,3 +139,10 @@ def smtp_sink(settings):
         yield sink
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed(): ...` runs what the block left for after the commit (the domain
+    events' subscribers, the outbox's sends) at its end, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -21,7 +21,8 @@ def settings_under(env: dict, tmp_path) -> dict:
         "db = settings.DATABASES['default'];"
         "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']),"
         " 'options': db.get('OPTIONS', {}), 'broker': settings.CELERY_BROKER_URL,"
-        " 'email': settings.EMAIL_BACKEND, 'debug': settings.DEBUG}))"
+        " 'email': settings.OUTBOX_BACKEND, 'outbox': settings.EMAIL_BACKEND,"
+        " 'debug': settings.DEBUG}))"
     )
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     clean.update(DJANGO_SETTINGS_MODULE="helpdesk.settings", VAR_DIR=str(tmp_path), **env)
@@ -44,6 +45,7 @@ def test_the_default_needs_no_services(tmp_path):
     assert found["options"]["timeout"] >= 5
     assert found["broker"] == "filesystem://"
     assert found["email"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert found["outbox"] == "mailgateway.outbox.OutboxBackend"  # every mail is kept first
 
 
 def test_services_come_from_the_environment(tmp_path):

@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from mptt.admin import DraggableMPTTAdmin
 from mptt.forms import TreeNodeChoiceField, TreeNodeMultipleChoiceField
 
-from tickets import accounts, workflow
+from tickets import accounts, events, workflow
 from tickets.models import (
     Approval,
     Attachment,
@@ -29,6 +29,7 @@ from tickets.models import (
     Company,
     Contact,
     CustomField,
+    DomainEvent,
     Event,
     Level,
     Message,
@@ -546,6 +547,23 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "field", "at"]
     list_select_related = ["ticket", "actor"]
     search_fields = ["ticket__number", "reason"]
+
+
+@admin.register(DomainEvent)
+class DomainEventAdmin(ReadOnlyAdmin):
+    """What the other apps were told. An event whose subscribers failed shows its error
+    here; beat dispatches it again, or an admin does now."""
+
+    list_display = ["at", "name", "ticket", "actor", "dispatched_at", "attempts"]
+    list_filter = ["name", ("dispatched_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["ticket", "actor"]
+    search_fields = ["ticket__number"]
+    actions = ["dispatch_again"]
+
+    @admin.action(description="Dispatch the selected events to their waiting subscribers")
+    def dispatch_again(self, request, queryset):
+        done = events.dispatch(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{done} event(s) dispatched.")
 
 
 # Tickets -----------------------------------------------------------------------------

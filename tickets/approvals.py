@@ -5,8 +5,6 @@ once (workflow.decide_approval refuses a second answer)."""
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from tickets.models import Approval
@@ -27,10 +25,13 @@ def approval_for_token(token: str) -> Approval | None:
     return Approval.objects.select_related("ticket__contact", "stage").filter(pk=pk).first()
 
 
-def mail_request(approval_pk: int) -> None:
-    approval = Approval.objects.select_related("ticket__contact", "stage").get(pk=approval_pk)
-    contact = approval.ticket.contact
+def mail_context(approval: Approval) -> dict:
+    """What the approval request's mail (emails/portal_approval.txt) says; the mail gateway
+    sends it when the workflow tells of the request (events.APPROVAL_REQUESTED)."""
     url = f"{settings.SITE_URL}{reverse('portal:approval_link', args=[token_for(approval)])}"
-    context = {"approval": approval, "ticket": approval.ticket, "contact": contact, "url": url}
-    subject, body = render_to_string("emails/portal_approval.txt", context).split("\n", 1)
-    send_mail(subject.strip(), body.lstrip(), None, [contact.email])
+    return {
+        "approval": approval,
+        "ticket": approval.ticket,
+        "contact": approval.ticket.contact,
+        "url": url,
+    }

@@ -2,7 +2,7 @@
 
 import datetime
 import django.db.models.deletion
-import escalation.models
+import tickets.models.calendar
 from django.conf import settings
 from django.db import migrations, models
 
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
-                ('time_zone', models.CharField(default='Europe/Oslo', help_text='The opening hours and holidays are in this time zone.', max_length=64, validators=[escalation.models.validate_time_zone])),
+                ('time_zone', models.CharField(default='Europe/Oslo', help_text='The opening hours and holidays are in this time zone.', max_length=64, validators=[tickets.models.calendar.validate_time_zone])),
             ],
             options={
                 'verbose_name': 'business-hours calendar',

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import factory
 import pytest
 
-from escalation.models import BusinessCalendar, EscalationLevel, Holiday, OpeningHours
 from tests.factories import PriorityFactory, QueuePriorityTimeFactory, UserFactory
+from tickets.models import BusinessCalendar, EscalationLevel, Holiday, OpeningHours
 
 # A Monday, 09:00 UTC: tests move time by adding to it, never by sleeping.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -3,9 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from escalation.models import BusinessCalendar, EscalationLevel, HookDelivery
+from escalation.models import HookDelivery
 from tests.escalation.conftest import T0, EscalationLevelFactory
 from tests.factories import AdminFactory, PriorityFactory, QueueFactory, TicketFactory
+from tickets.models import BusinessCalendar, EscalationLevel
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_a_calendar_with_hours_is_given_to_queues(staff_client):
         "holidays-0-date": "2026-12-25",
         "holidays-0-every_year": "on",
     }
-    response = staff_client.post(reverse("admin:escalation_businesscalendar_add"), data)
+    response = staff_client.post(reverse("admin:tickets_businesscalendar_add"), data)
     assert response.status_code == 302
     calendar = BusinessCalendar.objects.get()
     assert set(calendar.queues.all()) == {support, billing}
@@ -131,7 +132,7 @@ def test_a_calendar_without_hours_or_with_a_bad_time_zone_is_refused(staff_clien
         "holidays-TOTAL_FORMS": 0,
         "holidays-INITIAL_FORMS": 0,
     }
-    response = staff_client.post(reverse("admin:escalation_businesscalendar_add"), data)
+    response = staff_client.post(reverse("admin:tickets_businesscalendar_add"), data)
     assert "is not a time zone name" in response.text
     assert "Please submit at least 1 form." in response.text
     assert not BusinessCalendar.objects.exists()

@@ -1,12 +1,12 @@
-"""escalation.clocks: pure arithmetic, no database."""
+"""tickets.clocks: pure arithmetic, no database."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from escalation.clocks import Calendar, add_business_time, add_minutes, business_time_between
 from tests.escalation.conftest import office_hours
+from tickets.clocks import Calendar, add_business_time, add_minutes, business_time_between
 
 OSLO = ZoneInfo("Europe/Oslo")
 

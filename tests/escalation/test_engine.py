@@ -4,17 +4,20 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 
-from escalation import engine
-from escalation.models import EscalationLevel, Notification
+from escalation import engine, notifications
+from escalation.models import Notification
 from tests.escalation.conftest import T0, EscalationLevelFactory, at
 from tests.factories import PriorityFactory, QueuePriorityTimeFactory, TeamFactory, TicketFactory
 from tickets import workflow
-from tickets.models import Event, Ticket
+from tickets.models import EscalationLevel, Event, Ticket
 
 
 def sweep(minutes):
-    return engine.sweep(now=at(minutes))
+    """One sweep, with what it leaves for after its commits (notifications, mail)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return engine.sweep(now=at(minutes))
 
 
 def fresh(ticket):
@@ -226,14 +229,14 @@ def test_a_postponed_request_wakes_when_its_time_comes(queue, agent):
 
 def test_one_failing_request_does_not_stop_the_sweep(ticket, queue, monkeypatch):
     other = TicketFactory(queue=queue, now=T0)
-    real = workflow.notify_many
+    real = notifications.tell
 
-    def notify_many(notices, **kwargs):
+    def tell(notices, **kwargs):
         if any(notice.ticket.pk == ticket.pk for notice in notices):
             raise RuntimeError("boom")
         return real(notices, **kwargs)
 
-    monkeypatch.setattr(workflow, "notify_many", notify_many)
+    monkeypatch.setattr(notifications, "tell", tell)
     assert sweep(30).escalated == 1
     assert (fresh(ticket).escalation_level, fresh(other).escalation_level) == (0, 1)
     assert actions(ticket).count("escalated") == 0

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 from django.template import Context, Template
-from django.test import RequestFactory
+from django.test import RequestFactory, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -15,6 +15,12 @@ from tickets import workflow
 from tickets.models import Message
 
 LIST = "/desk/notifications/"
+
+
+def assigned_ticket(**fields):
+    """A request opened for an owner; the owner is told once the creation commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return TicketFactory(**fields)
 
 
 def customer_writes(ticket, when=None):
@@ -56,21 +62,25 @@ def test_taking_a_request_yourself_tells_nobody(ticket, agent):
     assert not Notification.objects.exists()
 
 
-def test_a_request_opened_for_an_owner_by_the_system_tells_the_owner(queue, agent):
-    TicketFactory(queue=queue, owner=agent)
+def test_a_request_opened_for_an_owner_by_the_system_tells_the_owner(queue, agent, committed):
+    with committed():
+        assigned_ticket(queue=queue, owner=agent)
     assert kinds(agent) == ["assignment"]
 
 
-def test_a_question_from_a_colleague_is_a_notification(ticket, agent, colleague):
-    workflow.ask_colleague(ticket, colleague=colleague, question="Seen it?", by=agent)
+def test_a_question_from_a_colleague_is_a_notification(ticket, agent, colleague, committed):
+    with committed():
+        workflow.ask_colleague(ticket, colleague=colleague, question="Seen it?", by=agent)
     [notification] = Notification.objects.filter(recipient=colleague)
     assert notification.kind == "question" and "Seen it?" in notification.text
 
 
-def test_a_customer_reply_tells_the_owner_but_not_on_the_first_message(queue, agent):
-    ticket = TicketFactory(queue=queue, owner=agent)
+def test_a_customer_reply_tells_the_owner_but_not_on_the_first_message(queue, agent, committed):
+    with committed():
+        ticket = assigned_ticket(queue=queue, owner=agent)
     Notification.objects.all().delete()
-    customer_writes(ticket)
+    with committed():
+        customer_writes(ticket)
     assert kinds(agent) == ["customer_reply"]
 
 
@@ -82,9 +92,9 @@ def test_a_customer_reply_on_an_unassigned_request_tells_nobody(ticket):
 def test_the_list_shows_my_notifications_newest_first_in_few_queries(
     agent_client, agent, queue, django_assert_max_num_queries
 ):
-    first = TicketFactory(queue=queue, owner=agent, subject="First", now=at(1))
-    second = TicketFactory(queue=queue, owner=agent, subject="Second", now=at(2))
-    TicketFactory(queue=queue, owner=UserFactory(), subject="Someone else's")
+    first = assigned_ticket(queue=queue, owner=agent, subject="First", now=at(1))
+    second = assigned_ticket(queue=queue, owner=agent, subject="Second", now=at(2))
+    assigned_ticket(queue=queue, owner=UserFactory(), subject="Someone else's")
     with django_assert_max_num_queries(6):
         response = agent_client.get(LIST)
     assert response.status_code == 200
@@ -94,7 +104,7 @@ def test_the_list_shows_my_notifications_newest_first_in_few_queries(
 
 
 def test_opening_one_marks_it_seen_and_goes_to_its_request(agent_client, agent, queue):
-    ticket = TicketFactory(queue=queue, owner=agent)
+    ticket = assigned_ticket(queue=queue, owner=agent)
     notification = Notification.objects.get(recipient=agent)
     response = agent_client.post(reverse("notifications:open", args=[notification.pk]))
     assert response.url == reverse("desk:request", args=[ticket.number])
@@ -103,23 +113,23 @@ def test_opening_one_marks_it_seen_and_goes_to_its_request(agent_client, agent, 
 
 
 def test_mark_all_seen(agent_client, agent, queue):
-    TicketFactory(queue=queue, owner=agent)
-    TicketFactory(queue=queue, owner=agent)
+    assigned_ticket(queue=queue, owner=agent)
+    assigned_ticket(queue=queue, owner=agent)
     response = agent_client.post(reverse("notifications:seen"))
     assert response.url == LIST
     assert not Notification.objects.filter(seen_at__isnull=True).exists()
 
 
 def test_mark_one_seen_leaves_the_others(agent_client, agent, queue):
-    TicketFactory(queue=queue, owner=agent)
-    TicketFactory(queue=queue, owner=agent)
+    assigned_ticket(queue=queue, owner=agent)
+    assigned_ticket(queue=queue, owner=agent)
     one = Notification.objects.first()
     agent_client.post(reverse("notifications:seen"), {"pk": one.pk})
     assert Notification.objects.filter(seen_at__isnull=True).count() == 1
 
 
 def test_another_agents_notification_cannot_be_opened(agent_client, queue):
-    TicketFactory(queue=queue, owner=UserFactory())
+    assigned_ticket(queue=queue, owner=UserFactory())
     theirs = Notification.objects.get()
     response = agent_client.post(reverse("notifications:open", args=[theirs.pk]))
     assert response.status_code == 404
@@ -127,7 +137,7 @@ def test_another_agents_notification_cannot_be_opened(agent_client, queue):
 
 
 def test_opening_needs_a_post(agent_client, agent, queue):
-    TicketFactory(queue=queue, owner=agent)
+    assigned_ticket(queue=queue, owner=agent)
     pk = Notification.objects.get().pk
     assert agent_client.get(reverse("notifications:open", args=[pk])).status_code == 405
 
@@ -140,7 +150,7 @@ def test_the_list_is_for_signed_in_agents_only(client, db):
 
 
 def test_the_badge_count_is_one_query_and_only_when_shown(agent, queue):
-    TicketFactory(queue=queue, owner=agent)
+    assigned_ticket(queue=queue, owner=agent)
     request = RequestFactory().get("/desk/")
     request.user = agent
     with CaptureQueriesContext(connection) as queries:

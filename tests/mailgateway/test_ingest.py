@@ -227,7 +227,7 @@ def test_html_only_mail_is_sanitized_and_turned_into_text(support_queue):
 
 
 def test_inline_images_are_stored_with_their_content_id(support_queue):
-    from mailgateway.html import inline_html
+    from tickets.display import inline_html
 
     message = take(fixture_mail("inline-image.eml"), support_queue).message
     image = message.attachments.get()

@@ -5,7 +5,8 @@ from smtplib import SMTPServerDisconnected
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from mailgateway import outbound
+from mailgateway import outbound, outbox
+from mailgateway.models import OutgoingMail
 from tests.factories import (
     ContactFactory,
     QueueFactory,
@@ -81,13 +82,13 @@ def test_an_internal_request_has_no_customer_to_reply_to(agent):
         reply(internal, agent)
 
 
-def test_attachments_are_stored_and_sent(ticket, agent, mailoutbox, settings):
+def test_attachments_are_stored_and_sent(ticket, agent, mailoutbox, committed):
     upload = SimpleUploadedFile("../../etc/quote 1.pdf", b"%PDF quote", "application/pdf")
-    message = reply(ticket, agent, attachments=[upload])
+    with committed():
+        message = reply(ticket, agent, attachments=[upload])
     attachment = message.attachments.get()
     assert attachment.filename == "quote_1.pdf"
     assert attachment.file.read() == b"%PDF quote"
-    outbound.send_message(message.pk)
     assert mailoutbox[-1].attachments[0][0] == "quote_1.pdf"
 
 
@@ -98,25 +99,28 @@ def test_an_attachment_over_the_limit_is_refused(ticket, agent, settings):
     assert ticket.messages.count() == 1
 
 
-def test_a_sent_message_is_never_sent_twice(ticket, agent, mailoutbox):
-    message = reply(ticket, agent)
-    assert outbound.send_message(message.pk) is True
-    assert outbound.send_message(message.pk) is False
+def test_a_sent_message_is_never_sent_twice(ticket, agent, mailoutbox, committed):
+    with committed():
+        message = reply(ticket, agent)
+    message.refresh_from_db()
+    assert message.sent_at is not None
+    assert outbound.send_message(message) is None  # already sent: not queued again
+    assert outbox.deliver_due() == 0
     assert len(mailoutbox) == 1
 
 
-def test_a_failed_send_keeps_the_error_and_raises_for_a_retry(ticket, agent, monkeypatch):
-    message = reply(ticket, agent)
-
-    def refuse(self, fail_silently=False):
+def test_a_failed_send_keeps_the_error_for_the_retry(ticket, agent, monkeypatch, committed):
+    def refuse(self, messages):
         raise SMTPServerDisconnected("Connection unexpectedly closed")
 
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    with pytest.raises(SMTPServerDisconnected):
-        outbound.send_message(message.pk)
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    with committed():
+        message = reply(ticket, agent)
     message.refresh_from_db()
     assert message.sent_at is None
     assert "unexpectedly closed" in message.send_error
+    [mail] = OutgoingMail.objects.filter(message=message)
+    assert (mail.state, mail.attempts) == (OutgoingMail.State.PENDING, 1)
 
 
 def test_forwarding_goes_to_the_outside_party_hidden_from_the_customer(

@@ -1,4 +1,5 @@
 from .approval import Approval
+from .calendar import BusinessCalendar, Holiday, OpeningHours
 from .config import (
     Category,
     CustomField,
@@ -13,6 +14,8 @@ from .config import (
     Status,
     Tag,
 )
+from .domain_event import DomainEvent
+from .escalation_level import EscalationLevel
 from .history import Event
 from .message import Attachment, Message
 from .people import Company, Contact
@@ -22,16 +25,21 @@ from .workspace import SavedView
 
 __all__ = [
     "Approval",
+    "BusinessCalendar",
     "Attachment",
     "Category",
     "Channel",
     "Company",
     "CustomField",
     "Contact",
+    "DomainEvent",
+    "EscalationLevel",
     "Event",
+    "Holiday",
     "Level",
     "Message",
     "NumberCounter",
+    "OpeningHours",
     "Priority",
     "PriorityRule",
     "Queue",

@@ -192,7 +192,7 @@ class Queue(models.Model):
     portal_tags = models.ManyToManyField(Tag, blank=True, related_name="+")
     signature = models.TextField(blank=True, help_text="Added below agents' replies.")
     calendar = models.ForeignKey(
-        "escalation.BusinessCalendar",
+        "tickets.BusinessCalendar",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

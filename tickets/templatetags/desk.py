@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from mailgateway import display
+from tickets import display
 
 register = template.Library()
 

@@ -50,14 +50,12 @@ from tickets.workflow.lifecycle import (
     unlink_tickets,
 )
 from tickets.workflow.sweep import (
-    Notice,
     escalate_tickets,
     flag_overdue,
     mark_many_unread,
     mark_unread,
-    notify,
-    notify_many,
     raise_alerts,
+    record_notified,
     wake_ticket,
 )
 from tickets.workflow.timekeeping import ALERT, OVERDUE, PassedDue, due_times
@@ -69,7 +67,6 @@ __all__ = [
     "OVERDUE",
     "UNSET",
     "Actor",
-    "Notice",
     "PassedDue",
     "StaleEdit",
     "Unset",
@@ -95,8 +92,7 @@ __all__ = [
     "mark_read",
     "mark_unread",
     "merge_ticket",
-    "notify",
-    "notify_many",
+    "record_notified",
     "pin_note",
     "postpone_ticket",
     "progress_ticket",

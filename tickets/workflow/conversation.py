@@ -12,12 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from escalation import notifications
-from escalation.models import Notification
-from mailgateway import outbound
-from mailgateway.tasks import send_message
+from tickets import events, mail_headers
 from tickets.models import Attachment, Contact, Message, Ticket
-from tickets.workflow.core import Actor, WorkflowError, _Change, _ensure_editable, _lock, _name
+from tickets.workflow.core import Actor, WorkflowError, _Change, _ensure_editable, _lock
 from tickets.workflow.timekeeping import _switch_counter
 
 
@@ -93,16 +90,13 @@ def _append_message(
     )
     change = _Change(ticket, by=by, now=now)
     change.set_quietly("updated_at", now)
+    if kind == Message.Kind.NOTE:
+        change.tell(events.NOTE_ADDED, message=message.pk)
+    if direction == Message.Direction.INBOUND:
+        # `first`: the message that opened the request, told of by CREATED already
+        change.tell(events.MESSAGE_RECEIVED, message=message.pk, first=not notify)
     if direction == Message.Direction.INBOUND and contact is not None:
         change.set_quietly("is_unread", True)
-        if notify and ticket.owner_id is not None:
-            notifications.notify_users(
-                [ticket.owner],
-                ticket,
-                kind=Notification.Kind.CUSTOMER_REPLY,
-                text=f"{contact} wrote on {ticket.number} “{ticket.subject}”.",
-                now=now,
-            )
     if direction == Message.Direction.INBOUND and message.is_external:
         change.set_quietly("awaiting_external", False)
         _switch_counter(change)
@@ -235,7 +229,8 @@ def send_email(
     Its threading headers are fixed now, so a retried send is the same mail: it answers
     the message given (`answering`), by default the latest of its conversation. Mail to
     an outside party (`external`) is hidden from the customer and threads separately. It
-    goes out from `from_address`, by default the queue's (outbound.sender_for)."""
+    goes out from `from_address`, by default the queue's; when neither is set the mail
+    gateway chooses (a mailbox's reply address) as it sends."""
     if not to.strip():
         raise WorkflowError("Say whom the email goes to.")
     if not body.strip():
@@ -243,35 +238,35 @@ def send_email(
     _lock(ticket)
     _ensure_editable(ticket)
     if answering is not None:
-        in_reply_to, references = outbound.answer_headers(answering)
+        in_reply_to, references = mail_headers.answer_headers(answering)
     else:
-        in_reply_to, references = outbound.thread_headers(ticket, external=external)
+        in_reply_to, references = mail_headers.thread_headers(ticket, external=external)
     message = _append_message(
         ticket,
         by=by,
         kind=Message.Kind.SYSTEM if automatic else Message.Kind.EMAIL,
         direction=Message.Direction.OUTBOUND,
-        subject=outbound.subject_for(ticket, subject),
+        subject=mail_headers.subject_for(ticket, subject),
         body_text=body,
         is_public=not external,
         is_external=external,
         time_units=time_units,
-        from_address=from_address or outbound.sender_for(ticket),
+        from_address=from_address or ticket.queue.email_address,
         to=to.strip(),
         cc=cc.strip(),
         bcc=bcc.strip(),
-        message_id=outbound.new_message_id(),
+        message_id=mail_headers.new_message_id(),
         in_reply_to=in_reply_to,
         references=references,
         now=now,
         log=False,
     )
     attach_files(message, attachments)
+    change = _Change(ticket, by=by, now=message.created_at)
     if action:
-        change = _Change(ticket, by=by, now=message.created_at)
         change.log(action, field="to", new=message.to)
-        change.save()
-    transaction.on_commit(lambda: send_message.delay(message.pk))
+    change.tell(events.MESSAGE_SENT, message=message.pk)
+    change.save()
     return message
 
 
@@ -371,13 +366,6 @@ def ask_colleague(
         ticket.collaborators.add(colleague)
         change.log("collaborator_added", field="collaborators", new=colleague)
         _switch_counter(change)
+    change.tell(events.COLLEAGUE_ASKED, colleague=colleague.pk, note=note.pk)
     change.save()
-    asker = _name(by) if by else "The helpdesk"
-    notifications.notify_users(
-        [colleague],
-        ticket,
-        kind=Notification.Kind.QUESTION,
-        text=f"{asker} asks about {ticket.number} “{ticket.subject}”:\n\n{question.strip()}",
-        now=change.now,
-    )
     return note

@@ -7,7 +7,8 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from tickets.models import Event, Status, Ticket
+from tickets import events
+from tickets.models import DomainEvent, Event, Status, Ticket
 
 Actor = AbstractBaseUser | None
 
@@ -39,6 +40,8 @@ class _Change:
         self.now = now or timezone.now()
         self.fields: set[str] = set()
         self.events: list[Event] = []
+        self.domain_events: list[DomainEvent] = []
+        self.edited: set[str] = set()
 
     def set(self, field: str, value, *, action: str = "changed", reason: str = "") -> bool:
         old = getattr(self.ticket, field)
@@ -55,7 +58,19 @@ class _Change:
             setattr(self.ticket, field, value)
             self.fields.add(field)
 
+    def tell(self, name: str, *, ticket: Ticket | None = None, **payload) -> None:
+        """Record a domain event for the other apps, once per name and request."""
+        ticket = ticket or self.ticket
+        if any(e.name == name and e.ticket is ticket for e in self.domain_events):
+            return
+        self.domain_events.append(events.event(name, ticket, by=self.by, at=self.now, **payload))
+
     def log(self, action: str, *, field: str = "", old="", new="", reason: str = "", ticket=None):
+        told = TOLD.get((action, field), TOLD.get((action, "")))
+        if told:
+            self.tell(told, ticket=ticket, field=field, old=_payload(old), new=_payload(new))
+        elif field and action in EDITS and (ticket or self.ticket) is self.ticket:
+            self.edited.add(field)
         self.events.append(
             Event(
                 ticket=ticket or self.ticket,
@@ -69,12 +84,43 @@ class _Change:
             )
         )
 
+    def announcements(self) -> list[DomainEvent]:
+        if self.edited:
+            self.tell(events.UPDATED, fields=sorted(self.edited))
+            self.edited = set()
+        return self.domain_events
+
     def save(self) -> Ticket:
         if self.fields:
             self.ticket.updated_at = self.now
             self.ticket.save(update_fields=sorted(self.fields | {"updated_at"}))
         Event.objects.bulk_create(self.events)
+        events.publish(self.announcements())
         return self.ticket
+
+
+# History actions that are domain events of their own (by action and field; "" any field),
+# and the field edits told together as one UPDATED event.
+TOLD = {
+    ("created", ""): events.CREATED,
+    ("progressed", ""): events.PROGRESSED,
+    ("regressed", ""): events.REGRESSED,
+    ("closed", "resolved"): events.CLOSED,
+    ("reopened", "resolved"): events.REOPENED,
+    ("assigned", "owner"): events.OWNER_CHANGED,
+    ("escalated", ""): events.ESCALATED,
+    ("note_pinned", ""): events.NOTE_UPDATED,
+    ("note_unpinned", ""): events.NOTE_UPDATED,
+    ("note_deleted", ""): events.NOTE_UPDATED,
+}
+EDITS = {"changed", "moved", "status_changed", "postponed", "assigned", "tagged", "untagged"}
+
+
+def _payload(value):
+    """A value as the event's JSON: a model row by its id."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return getattr(value, "pk", None) or str(value)
 
 
 def _display(value) -> str:

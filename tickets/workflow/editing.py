@@ -6,8 +6,6 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
-from escalation import notifications
-from escalation.models import Notification
 from tickets.models import Category, Level, Priority, PriorityRule, Queue, Stage, Tag, Ticket
 from tickets.workflow.core import (
     UNSET,
@@ -18,7 +16,6 @@ from tickets.workflow.core import (
     _ensure_editable,
     _ensure_fresh,
     _lock,
-    _name,
 )
 from tickets.workflow.timekeeping import _plan_clocks, _switch_counter
 
@@ -184,25 +181,12 @@ def assign_ticket(
 def _assign(
     change: _Change, *, owner: AbstractBaseUser | None | Unset, team: Group | None | Unset
 ) -> None:
-    ticket, by = change.ticket, change.by
+    by = change.by
     if owner is not UNSET and change.set("owner", owner, action="assigned"):
         change.set_quietly("is_unread", owner is not None and owner != by)
-        if owner is not None and owner != by:
-            _notify_assignment(ticket, owner, by=by, now=change.now)
     if team is not UNSET:
         change.set("team", team, action="assigned")
     _switch_counter(change)
-
-
-def _notify_assignment(ticket: Ticket, owner: AbstractBaseUser, *, by: Actor, now) -> None:
-    who = _name(by) if by else "The helpdesk"
-    notifications.notify_users(
-        [owner],
-        ticket,
-        kind=Notification.Kind.ASSIGNMENT,
-        text=f"{who} assigned {ticket.number} “{ticket.subject}” to you.",
-        now=now,
-    )
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import events
 from tickets.models import (
     Category,
     Channel,
@@ -25,7 +26,7 @@ from tickets.models import (
 from tickets.numbering import next_number
 from tickets.workflow.conversation import _append_message, attach_files, send_email
 from tickets.workflow.core import Actor, WorkflowError, _Change, _status_for
-from tickets.workflow.editing import _notify_assignment, _tags
+from tickets.workflow.editing import _tags
 from tickets.workflow.timekeeping import _plan_clocks
 
 
@@ -146,7 +147,7 @@ def create_ticket(
     ticket.save()
     change.fields.clear()  # the INSERT wrote the planned clocks
     if owner is not None and owner != by:
-        _notify_assignment(ticket, owner, by=by, now=now)
+        change.tell(events.OWNER_CHANGED, field="owner", old=None, new=owner.pk)
     if tags:
         ticket.tags.set(_tags(tags))
     change.log("created", new=ticket.number)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from tickets import approvals
+from tickets import events
 from tickets.models import Approval, Stage, Status, Ticket
 from tickets.workflow.core import (
     Actor,
@@ -94,8 +94,8 @@ def request_approval(
         ticket=ticket, stage=stage, text=text.strip(), requested_by=by, requested_at=change.now
     )
     change.log("approval_requested", field="approval", new=stage.name, reason=approval.text)
+    change.tell(events.APPROVAL_REQUESTED, approval=approval.pk, stage=stage.pk)
     change.save()
-    transaction.on_commit(lambda: approvals.mail_request(approval.pk))
     return approval
 
 
@@ -116,6 +116,11 @@ def decide_approval(
         "approval_given" if approved else "approval_refused",
         field="approval",
         new=approval.stage.name,
+    )
+    change.tell(
+        events.APPROVAL_GIVEN if approved else events.APPROVAL_REFUSED,
+        approval=approval.pk,
+        stage=approval.stage_id,
     )
     change.save()
     return approval

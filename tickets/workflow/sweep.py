@@ -8,16 +8,13 @@ events: a thousand escalations take a handful of queries, not thousands.
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from escalation import clocks, notifications
-from escalation.models import EscalationLevel, Notification
-from tickets.models import Event, Status, Ticket
-from tickets.workflow.core import Actor, _Change, _ensure_editable, _lock, _name
+from tickets import clocks, events
+from tickets.models import EscalationLevel, Event, Status, Ticket
+from tickets.workflow.core import Actor, _Change, _ensure_editable, _lock
 from tickets.workflow.lifecycle import reactivate_ticket
 from tickets.workflow.timekeeping import ALERT, OVERDUE, PassedDue, _calendars
 
@@ -40,6 +37,7 @@ def _save_many(changes: list[_Change]) -> None:
     for values, pks in groups.items():
         Ticket.objects.filter(pk__in=pks).update(**dict(values))
     Event.objects.bulk_create(event for change in changes for event in change.events)
+    events.publish(event for change in changes for event in change.announcements())
 
 
 @transaction.atomic
@@ -160,54 +158,18 @@ def mark_many_unread(
     _save_many(changes)
 
 
-class Notice(NamedTuple):
-    """Whom to tell what about one request, for notify_many."""
-
-    ticket: Ticket
-    text: str
-    users: Iterable[AbstractBaseUser] = ()
-    address: str = ""
-    reason: str = ""
-
-
 @transaction.atomic
-def notify(
-    ticket: Ticket,
-    *,
-    kind: str,
-    text: str,
-    users: Iterable[AbstractBaseUser] = (),
-    address: str = "",
-    by: Actor = None,
-    reason: str = "",
-    now: datetime | None = None,
-) -> list[Notification]:
-    """Tell agents (in the desk and by email) and/or an address about the request, and
-    keep in its history who was told."""
-    notice = Notice(ticket, text, users, address, reason)
-    return notify_many([notice], kind=kind, by=by, now=now)
-
-
-@transaction.atomic
-def notify_many(
-    notices: list[Notice], *, kind: str, by: Actor = None, now: datetime | None = None
-) -> list[Notification]:
-    """notify for many requests at once: one INSERT of notifications, one of events."""
+def record_notified(
+    told: Iterable[tuple[Ticket, list[str], str]], *, by: Actor = None, now: datetime | None = None
+) -> None:
+    """Keep in each request's history whom the escalation told (names or addresses), with
+    the reason: one INSERT for them all."""
     now = now or timezone.now()
-    sent = notifications.notify_many(
-        [(notice.ticket, list(notice.users), notice.address, notice.text) for notice in notices],
-        kind=kind,
-        now=now,
-    )
-    told: dict[int, list[str]] = {}
-    for notification in sent:
-        who = _name(notification.recipient) if notification.recipient else notification.address
-        told.setdefault(notification.ticket_id, []).append(who)
     changes = []
-    for notice in notices:
-        change = _Change(notice.ticket, by=by, now=now)
-        who = ", ".join(told.get(notice.ticket.pk, [])) or "nobody"
-        change.log("notified", field="notification", new=who, reason=notice.reason)
+    for ticket, names, reason in told:
+        change = _Change(ticket, by=by, now=now)
+        change.log(
+            "notified", field="notification", new=", ".join(names) or "nobody", reason=reason
+        )
         changes.append(change)
     _save_many(changes)
-    return sent

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from escalation import clocks
+from tickets import clocks
 from tickets.models import Priority, Queue, QueuePriorityTime, Stage, Status, Ticket, TimeCounter
 from tickets.workflow.core import _Change
 

@@ -32,9 +32,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from escalation import engine
-from escalation.models import EscalationLevel
 from helpdesk.celery import app
-from tickets.models import Priority, Queue, Stage, Status, Ticket
+from tickets.models import EscalationLevel, Priority, Queue, Stage, Status, Ticket
 
 PREFIX = "BENCH-"
 SCAN = re.compile(r"Scan.* on (tickets_ticket|ticket_\w+)")

@@ -15,14 +15,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from escalation.models import BusinessCalendar, EscalationLevel, Holiday, OpeningHours
 from tickets import demo, workflow
 from tickets.models import (
+    BusinessCalendar,
     Category,
     Channel,
     Company,
     Contact,
+    EscalationLevel,
+    Holiday,
     Message,
+    OpeningHours,
     Priority,
     PriorityRule,
     Queue,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mailgateway.display import split_quoted
+from tickets.display import split_quoted
 
 
 @pytest.mark.parametrize(

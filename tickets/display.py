@@ -2,10 +2,7 @@
 folded away (but kept), and inline images in place."""
 
 import re
-
-from mailgateway.html import inline_html
-
-__all__ = ["inline_html", "split_quoted"]
+from html import escape
 
 _FOLD_STARTS = [
     re.compile(r"^-- ?$"),  # the signature delimiter (RFC 3676)
@@ -13,6 +10,24 @@ _FOLD_STARTS = [
     re.compile(r"^(on|am|le|el) .{4,200}(wrote|schrieb|a écrit|escribió)\s*:$", re.I),
     re.compile(r"^_{20,}$"),  # Outlook's line above the quoted headers
 ]
+
+
+# The stored HTML was sanitized on arrival (mailgateway.html.sanitize), whose output quotes
+# every attribute value with "...": a tag ends at the first > outside quotes.
+_IMG_TAG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>', re.IGNORECASE)
+_CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)
+
+
+def inline_html(body_html: str, urls_by_content_id: dict[str, str]) -> str:
+    """The message's HTML with its cid: images pointing at their stored attachments."""
+    if not urls_by_content_id:
+        return body_html
+
+    def replace(match):
+        url = urls_by_content_id.get(match.group(2).strip("<>"))
+        return f"{match.group(1)}{escape(url)}{match.group(3)}" if url else match.group(0)
+
+    return _IMG_TAG.sub(lambda m: _CID_SRC.sub(replace, m.group(0)), body_html)
 
 
 def split_quoted(text: str) -> tuple[str, str]:

@@ -1,0 +1,47 @@
+"""The apps depend in one direction: escalation and mailgateway on tickets, benchmark on
+them all, never back. tickets tells the others what happened through its domain events
+(tickets.events); they subscribe in their AppConfig.ready()."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("tickets", "escalation", "mailgateway", "benchmark", "helpdesk")
+# What each app may import of the others; anything else is an arrow back.
+ALLOWED = {
+    "tickets": set(),
+    "escalation": {"tickets", "mailgateway"},
+    "mailgateway": {"tickets"},
+    "benchmark": {"tickets", "escalation", "mailgateway", "helpdesk"},
+    "helpdesk": {"tickets", "escalation", "mailgateway"},
+}
+
+
+def imported_apps(path: Path) -> set[str]:
+    """Top-level apps a module imports, wherever the import is (in functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & set(APPS)
+
+
+def arrows_back() -> list[str]:
+    wrong = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            for other in imported_apps(path) - {app} - ALLOWED[app]:
+                wrong.append(f"{path.relative_to(ROOT)} imports {other}")
+    return wrong
+
+
+def test_no_app_imports_against_the_direction():
+    assert arrows_back() == []
+
+
+def test_the_check_sees_an_import_inside_a_function(tmp_path):
+    module = tmp_path / "module.py"
+    module.write_text("def f():\n    from escalation import engine\n")
+    assert imported_apps(module) == {"escalation"}
