@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib import messages
-from django.core.exceptions import SuspiciousFileOperation
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
@@ -38,7 +36,7 @@ from tickets.forms.request import (
     ReplyForm,
     with_signature,
 )
-from tickets.models import Attachment, Message, ReplyTemplate, Stage, Status, Ticket
+from tickets.models import Message, ReplyTemplate, Stage, Status, Ticket
 from tickets.replies import fill, placeholders, render_template, templates_for
 from tickets.views.desk import agent_required
 from tickets.workflow import StaleEdit, WorkflowError
@@ -692,7 +690,7 @@ def unlink(request, number, other):
     )
 
 
-# Print, email, attachments
+# Print, email
 
 
 @agent_required
@@ -746,30 +744,6 @@ def _printout(ticket: Ticket, agent) -> tuple[str, str]:
     return fill(template.subject, values), body
 
 
-@agent_required
-@require_GET
-def attachment(request, number, pk):
-    ticket = get_ticket_for_agent(request.user, number)
-    # Attachments of requests merged into this one show on its timeline, so they open here.
-    found = get_object_or_404(
-        Attachment.objects.filter(
-            Q(message__ticket=ticket) | Q(message__ticket__merged_into=ticket)
-        ),
-        pk=pk,
-    )
-    try:
-        filename = get_valid_filename(found.filename)
-    except SuspiciousFileOperation:
-        filename = "attachment"
-    try:
-        content = found.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404("The file of this attachment is missing.") from error
-    return FileResponse(
-        content, as_attachment=True, filename=filename, content_type=found.content_type
-    )
-
-
 urlpatterns = [
     path("requests/<str:number>/", request_page, name="request"),
     path("requests/<str:number>/properties/", properties, name="request_properties"),
@@ -795,5 +769,4 @@ urlpatterns = [
     path("requests/<str:number>/unlink/<str:other>/", unlink, name="request_unlink"),
     path("requests/<str:number>/print/", print_page, name="request_print"),
     path("requests/<str:number>/email/", email_request, name="request_email"),
-    path("requests/<str:number>/attachments/<int:pk>/", attachment, name="request_attachment"),
 ]
