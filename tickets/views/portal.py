@@ -19,7 +19,7 @@ from django.contrib.auth.views import (
 )
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse, reverse_lazy
@@ -46,6 +46,7 @@ from tickets.forms.portal import (
 )
 from tickets.models import Status, Ticket
 from tickets.search import add_snippets, public_matching
+from tickets.timeline import build_customer_timeline
 from tickets.workflow import WorkflowError
 
 PAGE_SIZE = 25
@@ -240,16 +241,6 @@ def request_list(request, company=False):
     return render(request, "portal/requests.html", context)
 
 
-def _public_messages(ticket: Ticket, contact):
-    """What the customer may read: public messages that were not exchanged with an outside
-    party, of this request and of those merged into it that the contact may follow."""
-    return (
-        ticket.timeline_messages()
-        .for_customer()
-        .filter(Q(ticket=ticket) | Q(ticket__in=visible_tickets_for_contact(contact)))
-    )
-
-
 def _render_request(request, ticket: Ticket, reply_form=None):
     stages = list(ticket.queue.stages.all())
     position = next((i for i, s in enumerate(stages) if s.pk == ticket.stage_id), -1)
@@ -260,7 +251,7 @@ def _render_request(request, ticket: Ticket, reply_form=None):
     context = {
         "ticket": ticket,
         "stage_progress": progress,
-        "timeline": list(_public_messages(ticket, request.contact)),
+        "timeline": build_customer_timeline(ticket, request.contact),
         "reply_form": reply_form or ReplyForm(),
         "can_write": ticket.is_open,
         "approvals": list(ticket.approvals.select_related("stage")),
