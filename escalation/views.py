@@ -1,29 +1,14 @@
 """The agent's notifications at /desk/notifications/: newest first, unseen marked."""
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from escalation import notifications
 from escalation.models import Notification
-from tickets.access import is_agent
+from tickets.views.desk import agent_required
 
 PAGE_SIZE = 50
-
-
-def agent_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_agent(request.user):
-            raise PermissionDenied("Notifications are for agents.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @agent_required

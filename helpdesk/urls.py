@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.urls import include, path
@@ -23,5 +21,8 @@ urlpatterns = [
     path("desk/notifications/", include("escalation.urls")),
     path("desk/", include("tickets.urls")),
     path("portal/", include("tickets.views.portal")),
+    # Stored files are not served from MEDIA_URL, not even under DEBUG: every download
+    # goes through the access rules of tickets.views.attachments.
+    path("", include("tickets.views.attachments")),
     path("admin/", admin.site.urls),
-] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+]

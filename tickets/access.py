@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from tickets.models import Contact, Queue, Status, Ticket
+from tickets.models import Attachment, Contact, Message, Queue, Status, Ticket
 
 
 def is_agent(user: AbstractBaseUser) -> bool:
@@ -96,3 +96,46 @@ def get_ticket_for_contact(contact: Contact, number: str) -> Ticket:
     if ticket is None:
         raise Http404("No such request.")
     return ticket
+
+
+# Attachments: one download for both sides, by the rules of the page that shows them.
+
+
+def get_attachment_for_user(user: AbstractBaseUser, pk: int) -> Attachment:
+    """The attachment if this agent or contact may open it; 404 otherwise, so a file one
+    may not see is indistinguishable from one that does not exist."""
+    if is_agent(user):
+        return get_attachment_for_agent(user, pk)
+    contact = contact_of(user)
+    if contact is None:
+        raise Http404("No such attachment.")
+    return get_attachment_for_contact(contact, pk)
+
+
+def get_attachment_for_agent(user: AbstractBaseUser, pk: int) -> Attachment:
+    """An attachment of a request the agent may see. A merged request's messages show on
+    its survivor's timeline, so an agent of the survivor's queue may open them too."""
+    attachment = (
+        Attachment.objects.select_related("message__ticket__merged_into").filter(pk=pk).first()
+    )
+    if attachment is None:
+        raise Http404("No such attachment.")
+    ticket = attachment.message.ticket
+    queues = {ticket.queue_id}
+    if ticket.merged_into is not None:
+        queues.add(ticket.merged_into.queue_id)
+    if not (sees_everything(user) or queues_for(user).filter(pk__in=queues).exists()):
+        raise Http404("No such attachment.")
+    return attachment
+
+
+def get_attachment_for_contact(contact: Contact, pk: int) -> Attachment:
+    """An attachment of a message the customer may read (never an internal note's or an
+    outside party's) on a request they may follow."""
+    readable = Message.objects.for_customer().filter(
+        ticket__in=visible_tickets_for_contact(contact).values("pk")
+    )
+    attachment = Attachment.objects.filter(pk=pk, message__in=readable.values("pk")).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment

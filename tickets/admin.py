@@ -480,10 +480,19 @@ class SavedViewAdmin(admin.ModelAdmin):
 # Messages and history ----------------------------------------------------------------
 
 
+def _download_link(attachment: Attachment) -> str:
+    """Through the one download view: the stored file's own URL is not served."""
+    return format_html('<a href="{}">Download</a>', attachment.get_absolute_url())
+
+
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
-    fields = ["filename", "content_type", "size", "content_id", "file"]
+    fields = ["filename", "content_type", "size", "content_id", "download"]
     readonly_fields = fields
+
+    @admin.display(description="file")
+    def download(self, attachment):
+        return _download_link(attachment)
 
 
 @admin.register(Message)
@@ -529,6 +538,12 @@ class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["filename", "content_type", "size", "message"]
     list_select_related = ["message__ticket"]
     search_fields = ["filename", "message__ticket__number"]
+    exclude = ["file"]
+    readonly_fields = ["download"]
+
+    @admin.display(description="file")
+    def download(self, attachment):
+        return _download_link(attachment)
 
 
 @admin.register(Approval)

@@ -24,7 +24,7 @@ def test_inline_images_show_from_their_attachment(agent_client, support):
     result = ingest.ingest(fixture_mail("inline-image.eml"), queue=support)
     attachment = result.message.attachments.get(content_id__contains="error-shot")
     page = page_of(agent_client, result)
-    assert f'src="/desk/requests/{result.ticket.number}/attachments/{attachment.pk}/"' in page
+    assert f'src="/attachments/{attachment.pk}/error.png"' in page
     assert "cid:error-shot" not in page
 
 

@@ -274,23 +274,24 @@ def test_closing_a_closed_request_again_says_so(customer_client, customer, porta
 
 
 @pytest.mark.parametrize(
-    ("stored", "served"),
+    ("stored", "served", "disposition"),
     [
-        ("application/pdf", "application/pdf"),
-        ("text/html", "application/octet-stream"),
-        ("image/svg+xml", "application/octet-stream"),
+        ("application/pdf", "application/pdf", "attachment"),
+        ("text/html", "application/octet-stream", "attachment"),
+        ("image/svg+xml", "application/octet-stream", "attachment"),
+        ("image/png", "image/png", "inline"),
     ],
 )
 def test_attachment_downloads_with_a_safe_type_and_disposition(
-    customer_client, customer, portal_queue, stored, served
+    customer_client, customer, portal_queue, stored, served, disposition
 ):
     ticket = request_of(customer, portal_queue)
     attachment = AttachmentFactory(
         message=ticket.messages.first(), filename='../evil "name".html', content_type=stored
     )
-    response = customer_client.get(f"/portal/requests/{ticket.number}/attachments/{attachment.pk}/")
+    response = customer_client.get(attachment.get_absolute_url())
     assert response["Content-Type"] == served
-    assert response["Content-Disposition"] == 'attachment; filename="evil_name.html"'
+    assert response["Content-Disposition"] == f'{disposition}; filename="evil_name.html"'
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == b"%PDF-1.4 demo"
 

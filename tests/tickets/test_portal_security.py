@@ -56,7 +56,6 @@ def world(customer, portal_queue, agent):
 ACTIONS = {
     "read": ("get", "/portal/requests/{number}/", {}),
     "reply": ("post", "/portal/requests/{number}/reply/", {"body": "Mine now"}),
-    "download": ("get", "/portal/requests/{number}/attachments/{attachment}/", {}),
     "close": ("post", "/portal/requests/{number}/close/", {}),
     "approve": ("post", "/portal/requests/{number}/approvals/{approval}/", {"decision": "approve"}),
 }
@@ -97,6 +96,23 @@ def test_who_may_do_what_with_a_request(client, world, who, what, expected):
     assert outcome(getattr(client, method)(url, data)) == expected
 
 
+# The download is shared with the desk: an agent of the request's queue may open it too,
+# and a visitor is sent to the (agents') sign-in, as a stale desk or portal page would.
+DOWNLOAD = EXPECTED | {"agent of the queue": OK, "admin": OK, "anonymous": "login"}
+
+
+@pytest.mark.parametrize(("who", "expected"), DOWNLOAD.items())
+def test_who_may_download_a_requests_attachment(client, world, who, expected):
+    user = world["people"][who]
+    if user is not None:
+        client.force_login(user)
+    response = client.get(world["attachment"].get_absolute_url())
+    if expected == "login":
+        assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    else:
+        assert outcome(response) == expected
+
+
 @pytest.mark.parametrize(
     "number", ["NOPE-1", "../1", "%2e%2e", "1 OR 1=1", "Q1-00001", "' or ''='", "x" * 300]
 )
@@ -115,11 +131,9 @@ def test_an_approval_of_another_request_is_not_found_through_ones_own(customer_c
     assert approval.is_pending
 
 
-def test_an_attachment_id_of_another_request_is_not_found_through_ones_own(customer_client, world):
+def test_another_customers_attachment_is_not_found(customer_client, world):
     theirs = AttachmentFactory(message__ticket=TicketFactory(contact=PortalContactFactory()))
-    ticket = world["ticket"]
-    url = f"/portal/requests/{ticket.number}/attachments/{theirs.pk}/"
-    assert customer_client.get(url).status_code == 404
+    assert customer_client.get(theirs.get_absolute_url()).status_code == 404
 
 
 def test_a_deleted_request_is_gone_for_the_customer(customer_client, world):
@@ -186,8 +200,7 @@ def test_internal_things_never_reach_the_request_page_or_the_list(
 
 @pytest.mark.parametrize("which", ["note", "external", "external answer"])
 def test_attachments_of_hidden_messages_cannot_be_downloaded(customer_client, world, hidden, which):
-    url = f"/portal/requests/{world['ticket'].number}/attachments/{hidden[which].pk}/"
-    assert customer_client.get(url).status_code == 404
+    assert customer_client.get(hidden[which].get_absolute_url()).status_code == 404
 
 
 # Signing in

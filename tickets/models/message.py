@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import models
+from django.urls import reverse
+from django.utils.text import get_valid_filename
 
 from .people import Contact
 from .ticket import Ticket
@@ -102,3 +105,16 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.filename
+
+    def get_absolute_url(self) -> str:
+        """Its one download address, for agents and contacts alike (tickets.access decides
+        who may open it); the name in it is what a browser saves the file as."""
+        return reverse("attachment", args=[self.pk, self.download_name])
+
+    @property
+    def download_name(self) -> str:
+        """The filename to suggest: no path parts, quotes or leading dots (a hidden file)."""
+        try:
+            return get_valid_filename(self.filename).lstrip(".") or "attachment"
+        except SuspiciousFileOperation:
+            return "attachment"

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django import forms, template
 from django.forms.utils import flatatt
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -218,13 +217,11 @@ def split_quoted(text: str) -> tuple[str, str]:
 
 
 @register.simple_tag
-def message_html(message, ticket):
+def message_html(message):
     """The mail's sanitized HTML with its cid: images shown from their attachments; remote
     images stay blocked (their address was moved aside when the mail was taken in)."""
     urls = {
-        attachment.content_id.strip("<>"): reverse(
-            "desk:request_attachment", args=[ticket.number, attachment.pk]
-        )
+        attachment.content_id.strip("<>"): attachment.get_absolute_url()
         for attachment in message.attachments.all()
         if attachment.content_id
     }

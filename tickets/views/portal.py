@@ -17,14 +17,13 @@ from django.contrib.auth.views import (
     PasswordResetView,
     redirect_to_login,
 )
-from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, Value, When
-from django.http import FileResponse, Http404
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
-from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
@@ -45,29 +44,12 @@ from tickets.forms.portal import (
     SignInLinkForm,
     SignUpForm,
 )
-from tickets.models import Attachment, Status, Ticket
+from tickets.models import Status, Ticket
 from tickets.search import add_snippets, public_matching
+from tickets.timeline import build_customer_timeline
 from tickets.workflow import WorkflowError
 
 PAGE_SIZE = 25
-# Types a browser may be told a download is; anything else (HTML, SVG, scripts: what a
-# stranger could upload to run in our origin) goes out as opaque bytes.
-SAFE_CONTENT_TYPES = {
-    "application/pdf",
-    "application/zip",
-    "image/gif",
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "text/csv",
-    "text/plain",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.spreadsheet",
-}
 
 
 def contact_required(view):
@@ -259,16 +241,6 @@ def request_list(request, company=False):
     return render(request, "portal/requests.html", context)
 
 
-def _public_messages(ticket: Ticket, contact):
-    """What the customer may read: public messages that were not exchanged with an outside
-    party, of this request and of those merged into it that the contact may follow."""
-    return (
-        ticket.timeline_messages()
-        .for_customer()
-        .filter(Q(ticket=ticket) | Q(ticket__in=visible_tickets_for_contact(contact)))
-    )
-
-
 def _render_request(request, ticket: Ticket, reply_form=None):
     stages = list(ticket.queue.stages.all())
     position = next((i for i, s in enumerate(stages) if s.pk == ticket.stage_id), -1)
@@ -279,7 +251,7 @@ def _render_request(request, ticket: Ticket, reply_form=None):
     context = {
         "ticket": ticket,
         "stage_progress": progress,
-        "timeline": list(_public_messages(ticket, request.contact)),
+        "timeline": build_customer_timeline(ticket, request.contact),
         "reply_form": reply_form or ReplyForm(),
         "can_write": ticket.is_open,
         "approvals": list(ticket.approvals.select_related("stage")),
@@ -365,28 +337,6 @@ def approval_link(request, token):
 
 
 @contact_required
-@require_GET
-def attachment(request, number, pk):
-    ticket = get_ticket_for_contact(request.contact, number)
-    visible = _public_messages(ticket, request.contact).values("pk")
-    found = get_object_or_404(Attachment.objects.filter(message__in=visible), pk=pk)
-    try:
-        # No path parts, quotes or leading dots (a hidden file) in the name we suggest.
-        filename = get_valid_filename(found.filename).lstrip(".") or "attachment"
-    except SuspiciousFileOperation:
-        filename = "attachment"
-    try:
-        content = found.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404("The file of this attachment is missing.") from error
-    content_type = found.content_type.split(";")[0].strip().lower()
-    if content_type not in SAFE_CONTENT_TYPES:
-        content_type = "application/octet-stream"
-    # Always a download, never shown inline in our origin.
-    return FileResponse(content, as_attachment=True, filename=filename, content_type=content_type)
-
-
-@contact_required
 def new_request(request):
     form = NewRequestForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -461,7 +411,6 @@ urlpatterns = [
     path("requests/<str:number>/close/", close, name="close"),
     path("requests/<str:number>/approvals/<int:pk>/", decide, name="decide"),
     path("approvals/<str:token>/", approval_link, name="approval_link"),
-    path("requests/<str:number>/attachments/<int:pk>/", attachment, name="attachment"),
     path("profile/", profile, name="profile"),
     path("profile/password/", password_change, name="password_change"),
 ]

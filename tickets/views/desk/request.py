@@ -7,18 +7,13 @@ has a form, as a message otherwise.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.contrib import messages
-from django.core.exceptions import SuspiciousFileOperation
 from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
-from django.utils import timezone
-from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
@@ -37,52 +32,12 @@ from tickets.forms.request import (
     ReplyForm,
     with_signature,
 )
-from tickets.models import Attachment, Message, ReplyTemplate, Stage, Status, Ticket
+from tickets.models import Message, ReplyTemplate, Stage, Status, Ticket
 from tickets.replies import fill, placeholders, render_template, templates_for
+from tickets.timeline import build_timeline
 from tickets.views.desk import agent_required
 from tickets.workflow import StaleEdit, WorkflowError
 
-TIMELINE_FILTERS = {"all": "All", "messages": "Messages", "notes": "Notes"}
-# These events only repeat a message that is on the timeline already.
-MESSAGE_EVENTS = {"message_added", "replied", "forwarded", "emailed"}
-EVENT_LABELS = {
-    "created": "created the request",
-    "changed": "changed",
-    "assigned": "assigned",
-    "moved": "moved it",
-    "progressed": "moved it on",
-    "regressed": "moved it back",
-    "postponed": "postponed it",
-    "reopened": "reopened it",
-    "status_changed": "changed",
-    "closed": "closed it",
-    "deleted": "deleted it",
-    "restored": "restored it",
-    "merged": "merged it",
-    "merged_in": "merged in",
-    "linked": "linked",
-    "unlinked": "unlinked",
-    "note_pinned": "pinned a note",
-    "note_unpinned": "unpinned a note",
-    "note_deleted": "deleted a note",
-    "collaborator_added": "asked for help",
-    "first_reply": "replied for the first time",
-    "approval_requested": "asked the customer to approve",
-    "approval_given": "approved",
-    "approval_refused": "refused the approval",
-}
-FIELD_LABELS = {
-    "custom_fields": "custom fields",
-    "related_address": "related address",
-    "postponed_until": "until",
-    "merged_into": "into",
-    "merged_ticket": "request",
-    "related": "request",
-    "collaborators": "colleague",
-}
-# Fields whose values the timeline does not repeat: a note's text or id, and timestamps
-# the event's own time already tells.
-QUIET_FIELDS = {"note", "message", "replied_at", "closed_at"}
 CUSTOMER_HISTORY_SIZE = 5
 ACTION_FORMS = {
     "reply": ReplyForm,
@@ -112,7 +67,8 @@ def request_page(request, number):
     ticket = get_ticket_for_agent(request.user, number)
     workflow.mark_read(ticket, by=request.user)
     if request.headers.get("HX-Request"):
-        return render(request, "desk/request/_timeline.html", _timeline_context(request, ticket))
+        context = {"ticket": ticket, "timeline": _timeline(request, ticket)}
+        return render(request, "desk/request/_timeline.html", context)
     return _render_page(request, ticket)
 
 
@@ -142,8 +98,8 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         "merged_tickets": list(ticket.merged_tickets.all()),
         "approvals": list(ticket.approvals.select_related("stage").order_by("-requested_at")),
         "first_response": ticket.replied_at - ticket.created_at if ticket.replied_at else None,
+        "timeline": _timeline(request, ticket),
         **summary,
-        **_timeline_context(request, ticket),
         **_customer_history(ticket, request.user),
     }
     return render(request, "desk/request/page.html", context)
@@ -218,97 +174,8 @@ def _summary_context(ticket: Ticket) -> dict:
     }
 
 
-def _timeline_context(request, ticket: Ticket) -> dict:
-    show = request.GET.get("show", "all")
-    if show not in TIMELINE_FILTERS:
-        show = "all"
-    timeline_messages = list(ticket.timeline_messages())
-    notes = [m for m in timeline_messages if m.kind == Message.Kind.NOTE]
-    own_notes = [n for n in notes if n.ticket_id == ticket.pk]
-    latest_note = own_notes[-1] if own_notes else None
-    if show == "notes":
-        entries = [("message", note) for note in notes]
-    elif show == "messages":
-        entries = [("message", m) for m in timeline_messages if m.kind != Message.Kind.NOTE]
-    else:
-        events = _event_lines(
-            ticket.events.exclude(action__in=MESSAGE_EVENTS).select_related("actor")
-        )
-        entries = sorted(
-            [((m.created_at, 0, m.pk), "message", m) for m in timeline_messages]
-            + [((e.at, 1, e.pk), "event", e) for e in events],
-            key=lambda entry: entry[0],
-        )
-        entries = [(kind, item) for _, kind, item in entries]
-    return {
-        "ticket": ticket,
-        "timeline": entries,
-        "show": show,
-        "timeline_filters": TIMELINE_FILTERS,
-        "pinned_notes": [n for n in notes if n.is_pinned],
-        "deletable_note": latest_note
-        if latest_note and latest_note.author_id == request.user.pk and not ticket.is_read_only
-        else None,
-        "time_units": sum(m.time_units for m in timeline_messages),
-    }
-
-
-@dataclass
-class EventLine:
-    """The events one call of the workflow wrote (same moment, same person), as one line
-    of the timeline: closing, for instance, changes the stage, the status and resolved."""
-
-    at: datetime
-    pk: int
-    actor: object
-    actions: list[str] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        # "closed it" tells more than the "changed" status that came with it.
-        telling = [a for a in self.actions if a not in ("changed", "status_changed")]
-        action = (telling or self.actions)[0]
-        label = EVENT_LABELS.get(action, action.replace("_", " "))
-        return f"{label}: {'; '.join(self.changes)}" if self.changes else label
-
-    @property
-    def reason(self) -> str:
-        return " / ".join(self.reasons)
-
-
-def _event_lines(events) -> list[EventLine]:
-    lines: list[EventLine] = []
-    for event in events:
-        last = lines[-1] if lines else None
-        if last and (last.at, last.actor) == (event.at, event.actor):
-            line = last
-        else:
-            line = EventLine(at=event.at, pk=event.pk, actor=event.actor)
-            lines.append(line)
-        line.actions.append(event.action)
-        if event.field and event.field not in QUIET_FIELDS:
-            label = FIELD_LABELS.get(event.field, event.field.replace("_", " "))
-            old, new = _readable(event.old_value), _readable(event.new_value)
-            values = new if not old else f"{old} → {new or '—'}"
-            line.changes.append(f"{label} {values}")
-        if event.reason:
-            line.reasons.append(event.reason)
-    return lines
-
-
-def _readable(value: str) -> str:
-    """Event values are stored as text; show stored times and yes/no as a person would."""
-    if value in ("True", "False"):
-        return "yes" if value == "True" else "no"
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None or len(value) < 19:
-        return value
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+def _timeline(request, ticket: Ticket):
+    return build_timeline(ticket, request.user, show=request.GET.get("show", "all"))
 
 
 def _customer_history(ticket: Ticket, user) -> dict:
@@ -673,7 +540,7 @@ def unlink(request, number, other):
     )
 
 
-# Print, email, attachments
+# Print, email
 
 
 @agent_required
@@ -727,30 +594,6 @@ def _printout(ticket: Ticket, agent) -> tuple[str, str]:
     return fill(template.subject, values), body
 
 
-@agent_required
-@require_GET
-def attachment(request, number, pk):
-    ticket = get_ticket_for_agent(request.user, number)
-    # Attachments of requests merged into this one show on its timeline, so they open here.
-    found = get_object_or_404(
-        Attachment.objects.filter(
-            Q(message__ticket=ticket) | Q(message__ticket__merged_into=ticket)
-        ),
-        pk=pk,
-    )
-    try:
-        filename = get_valid_filename(found.filename)
-    except SuspiciousFileOperation:
-        filename = "attachment"
-    try:
-        content = found.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404("The file of this attachment is missing.") from error
-    return FileResponse(
-        content, as_attachment=True, filename=filename, content_type=found.content_type
-    )
-
-
 urlpatterns = [
     path("requests/<str:number>/", request_page, name="request"),
     path("requests/<str:number>/properties/", properties, name="request_properties"),
@@ -776,5 +619,4 @@ urlpatterns = [
     path("requests/<str:number>/unlink/<str:other>/", unlink, name="request_unlink"),
     path("requests/<str:number>/print/", print_page, name="request_print"),
     path("requests/<str:number>/email/", email_request, name="request_email"),
-    path("requests/<str:number>/attachments/<int:pk>/", attachment, name="request_attachment"),
 ]
