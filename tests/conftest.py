@@ -102,14 +102,28 @@ def free_port() -> int:
 
 
 class Sink:
-    """Keeps every message the SMTP server is given."""
+    """Keeps every message the SMTP server is given. `stop()` takes the server away (a
+    send is refused), `start()` brings it back on the same port."""
 
-    def __init__(self):
+    def __init__(self, port: int):
+        self.port = port
         self.envelopes = []
+        self.controller = None
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
     @property
     def messages(self) -> list[email.message.EmailMessage]:
@@ -125,20 +139,17 @@ class Sink:
 @pytest.fixture
 def smtp_sink(settings):
     """A real SMTP server on a free loopback port; Django's SMTP backend sends to it."""
-    from aiosmtpd.controller import Controller
-
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
+    sink = Sink(free_port())
+    sink.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
     try:
         yield sink
     finally:
-        controller.stop()
+        sink.stop()
 
 
 @pytest.fixture

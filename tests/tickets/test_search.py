@@ -280,6 +280,7 @@ def test_requests_deleted_by_plain_sql_take_their_documents(pg):
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM tickets_message WHERE ticket_id = %s", [ticket.pk])
         cursor.execute("DELETE FROM tickets_event WHERE ticket_id = %s", [ticket.pk])
+        cursor.execute("DELETE FROM tickets_domainevent WHERE ticket_id = %s", [ticket.pk])
         cursor.execute("DELETE FROM tickets_ticket WHERE id = %s", [ticket.pk])
     assert not SearchDocument.objects.filter(pk=ticket.pk).exists()
 
