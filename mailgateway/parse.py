@@ -398,7 +398,9 @@ def _text_of(part: EmailMessage, data: bytes | IO[bytes]) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = _param(part, "charset")
-    return decode_bytes(data, charset).replace("\r\n", "\n").replace("\r", "\n")
+    text = decode_bytes(data, charset).replace("\r\n", "\n").replace("\r", "\n")
+    # NUL means nothing in text and PostgreSQL refuses it; the raw .eml keeps the bytes
+    return text.replace("\x00", "")
 
 
 def _attachment(walk: _Walk, part: EmailMessage, content_type: str, data: bytes) -> None:

@@ -82,3 +82,17 @@ def test_fetch_mail_reports_a_failing_mailbox(maildir_mailbox):
         run("fetch_mail")
     with pytest.raises(CommandError, match="no mailbox named"):
         run("fetch_mail", "--mailbox", "nope")
+
+
+def test_ingest_eml_of_a_mail_with_nul_bytes_makes_a_request_on_postgresql(
+    postgres, support_queue, tmp_path
+):
+    raw = make_mail(subject="Scanner log", body="Line one\x00\x00 line two\x00")
+    path = tmp_path / "nul.eml"
+    path.write_bytes(raw)
+    lines = run("ingest_eml", str(path))
+    assert lines[-1] == "ingested 1: 1 new, 0 appended, 0 duplicate, 0 quarantined"
+    message = Ticket.objects.get(subject="Scanner log").messages.get(direction="in")
+    assert message.body_text == "Line one line two"
+    with message.raw.open("rb") as stored:
+        assert stored.read() == raw  # the source keeps its bytes

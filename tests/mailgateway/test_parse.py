@@ -165,3 +165,17 @@ def test_a_large_attachment_is_decoded_outside_the_parser_byte_for_byte(newline)
     ).replace("\n", newline)
     (attachment,) = parse(raw.encode()).attachments
     assert attachment.filename == "big.bin" and attachment.data.read() == data
+
+
+def test_nul_bytes_leave_the_text_but_not_the_mail():
+    raw = (
+        b"From: dana@example.test\nSubject: Printer\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/alternative; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain; charset=utf-8\n\nThe printer\x00 smokes\x00\n"
+        b"--b\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+        + base64.b64encode(b"<p>The printer\x00 smokes</p>")
+        + b"\n--b--\n"
+    )
+    mail = parse(raw)
+    assert mail.body_text == "The printer smokes"
+    assert "\x00" not in mail.body_html and "The printer smokes" in mail.body_html
