@@ -44,7 +44,6 @@ Hook = Callable[[Ticket, EscalationLevel | None], object]
 
 _registry: dict[str, Hook] = {}
 
-DEFAULT_TIMEOUT = 5  # seconds: a slow receiver must not tie up a worker
 CLAIM = timedelta(minutes=2)  # longer than one attempt can take
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
 DELIVERY_HEADER = "X-Helpdesk-Delivery"
@@ -62,10 +61,6 @@ def hook(name: str) -> Callable[[Hook], Hook]:
         return function
 
     return register
-
-
-def registered() -> dict[str, Hook]:
-    return dict(_registry)
 
 
 def choices() -> list[tuple[str, str]]:

@@ -39,11 +39,3 @@ def poll_mailbox(mailbox_pk: int) -> dict | None:
 
     counts = fetch.poll_mailbox(mailbox_pk)
     return dict(counts) if counts is not None else None
-
-
-@shared_task(acks_late=True, max_retries=0)
-def retry_quarantined(received_pk: int) -> str:
-    """Take in a quarantined mail again; running it twice finds it out of the quarantine."""
-    from mailgateway import ingest
-
-    return ingest.retry(received_pk).outcome
