@@ -7,7 +7,7 @@ from django.core import mail as django_mail
 from django.core.mail import send_mail
 from django.utils import timezone
 
-from mailgateway import outbox
+from mailgateway import outbound, outbox
 from mailgateway.models import OutgoingMail
 from tests.factories import AdminFactory, TicketFactory
 from tickets import workflow
@@ -69,8 +69,6 @@ def test_a_reply_goes_out_once_with_its_threading_and_is_marked_sent(
 
 def test_a_mail_another_worker_holds_is_left_alone(ticket, agent, mailoutbox):
     reply = workflow.reply_to_customer(ticket, by=agent, body="It is fixed.")
-    from mailgateway import outbound
-
     stored = outbound.send_message(reply)
     OutgoingMail.objects.filter(pk=stored.pk).update(
         claimed_until=timezone.now() + timedelta(minutes=1)
@@ -81,8 +79,6 @@ def test_a_mail_another_worker_holds_is_left_alone(ticket, agent, mailoutbox):
 
 def test_the_same_key_twice_is_one_mail(ticket, agent):
     reply = workflow.reply_to_customer(ticket, by=agent, body="It is fixed.")
-    from mailgateway import outbound
-
     assert outbound.send_message(reply) == outbound.send_message(reply)
     assert OutgoingMail.objects.filter(message=reply).count() == 1
 
