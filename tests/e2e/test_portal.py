@@ -86,6 +86,7 @@ def test_a_visitor_signs_up_opens_a_request_reads_the_answer_and_closes_it(
     desk.fill("input[name=username]", agent.get_username())
     desk.fill("input[name=password]", PASSWORD)
     desk.click("button[type=submit]")
+    desk.wait_for_url("**/desk/**")  # signed in before the next page is asked for
     desk.goto(f"/desk/requests/{ticket.number}/")
     desk.locator("button[data-bs-target='#panel-reply']").click()
     desk.fill("#panel-reply textarea[name=body]", "Sorry! A corrected invoice follows.")
