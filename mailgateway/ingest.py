@@ -23,20 +23,18 @@ from django.utils import timezone
 
 from mailgateway import loops, matching
 from mailgateway.models import (
-    DEFAULT_ACKS_PER_HOUR,
     DEFAULT_REOPEN_DAYS,
     Mailbox,
     ReceivedMail,
 )
 from mailgateway.parse import ParsedMail, ParseError, parse, peek, safe_filename
-from tickets import acknowledgement, workflow
+from tickets import workflow
 from tickets.models import (
     Attachment,
     Channel,
     Contact,
     Message,
     Queue,
-    ReplyTemplate,
     Status,
     Ticket,
 )
@@ -47,17 +45,6 @@ NEW = ReceivedMail.Outcome.NEW
 APPENDED = ReceivedMail.Outcome.APPENDED
 QUARANTINED = ReceivedMail.Outcome.QUARANTINED
 DUPLICATE = "duplicate"
-
-# The acknowledgement when no template is written: mail is always confirmed, so the
-# sender knows the number to write about.
-DEFAULT_ACKNOWLEDGEMENT = (
-    "Hello {contact_name},\n\n"
-    "thank you for your message. We have registered it as request {number} and will "
-    "answer as soon as we can. Please keep {number} in the subject when you write to us "
-    "about it.\n\n"
-    "{queue}"
-)
-
 
 # What creating a request in the queue reads: its New stage, its times per priority, its
 # calendar, its default priority's escalation chain.
@@ -76,19 +63,15 @@ class Route:
     for mail ingested straight into a queue. Built once per poll, it also carries what
     every mail is checked against (the helpdesk's own addresses, the request numbers) and
     the configuration every new request reads: the queue with QUEUE_CONFIGURATION, the
-    status it starts with, the acknowledgement template. A poll takes at most a batch of
+    status it starts with. A poll takes at most a batch of
     mail, so a change an admin makes applies from the next poll on."""
 
     queue: Queue
     mailbox: Mailbox | None = None
     reopen_days: int = DEFAULT_REOPEN_DAYS
-    acks_per_hour: int = DEFAULT_ACKS_PER_HOUR
-    send_acknowledgement: bool = True
-    reply_address: str = ""
     own_addresses: frozenset[str] = frozenset()
     numbers: re.Pattern | None = None
     status: Status | None = None
-    acknowledgement: ReplyTemplate | None | workflow.Unset = workflow.UNSET
 
     @classmethod
     def build(cls, *, mailbox: Mailbox | None = None, queue: Queue | None = None) -> "Route":
@@ -99,9 +82,6 @@ class Route:
             rules = {
                 "mailbox": mailbox,
                 "reopen_days": mailbox.reopen_days,
-                "acks_per_hour": mailbox.acks_per_hour,
-                "send_acknowledgement": mailbox.send_acknowledgement,
-                "reply_address": mailbox.reply_address,
             }
         queue = (
             Queue.objects.select_related("default_priority", "calendar")
@@ -113,7 +93,6 @@ class Route:
             own_addresses=frozenset(loops.own_addresses()),
             numbers=matching.number_regex(),
             status=Status.builtin(Status.Base.ACTIVE),
-            acknowledgement=acknowledgement.acknowledgement_template(queue),
             **rules,
         )
 
@@ -196,7 +175,6 @@ def ingest(
                     "outcome",
                     "ticket",
                     "ticket_message",
-                    "acknowledged",
                     "is_automatic",
                 ]
             )
@@ -302,8 +280,6 @@ def _deliver(
     ticket, message = _create(mail, raw, key, route, contact, now)
     if match is not None:
         workflow.link_tickets(ticket, match.ticket, by=None, now=now)
-    if not automatic:
-        record.acknowledged = _acknowledge(ticket, message, route, now)
     return Result(NEW, ticket, message)
 
 
@@ -458,26 +434,3 @@ def _store_attachments(message: Message, mail: ParsedMail) -> None:
         if not isinstance(part.data, bytes):
             part.data.close()
         part.data = b""  # a large attachment's bytes are not needed twice
-
-
-def _acknowledge(ticket: Ticket, opening: Message, route: Route, now: datetime) -> bool:
-    """Confirm the new request to its sender, at most `acks_per_hour` times an hour each,
-    in answer to the mail that opened it."""
-    if not route.send_acknowledgement:
-        return False
-    sent = ReceivedMail.objects.filter(
-        sender=ticket.contact.email.lower(),
-        acknowledged=True,
-        received_at__gte=now - timedelta(hours=1),
-    ).count()
-    if sent >= route.acks_per_hour:
-        return False
-    sent = acknowledgement.acknowledge(
-        ticket,
-        template=route.acknowledgement,
-        default_text=DEFAULT_ACKNOWLEDGEMENT,
-        from_address=route.reply_address,
-        answering=opening,
-        now=now,
-    )
-    return sent is not None

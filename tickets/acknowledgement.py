@@ -1,15 +1,17 @@
 """The automatic acknowledgement a customer gets for a new request.
 
-One function for every channel: the portal acknowledges a request when an admin wrote an
-acknowledgement template; the mail gateway always does (with its own text when there is
-no template) after its loop and rate checks, from the mailbox's reply address."""
+One function for every channel, called by the subscribers to the request's CREATED event,
+so the acknowledgement is written after the request is committed: the portal's (here)
+acknowledges a request when an admin wrote an acknowledgement template; the mail
+gateway's always does (with its own text when there is no template) after its loop and
+rate checks, from the mailbox's reply address."""
 
 from datetime import datetime
 
 from django.db.models import F, Q
 
-from tickets import workflow
-from tickets.models import Message, Queue, ReplyTemplate, Ticket
+from tickets import events, workflow
+from tickets.models import Channel, DomainEvent, Message, Queue, ReplyTemplate, Ticket
 from tickets.replies import fill, placeholders, render_template
 
 
@@ -59,4 +61,23 @@ def acknowledge(
         from_address=from_address,
         answering=answering,
         now=now,
+    )
+
+
+def acknowledge_portal_request(event: DomainEvent) -> None:
+    """A request opened on the portal is confirmed to its contact, in answer to their
+    message and at the request's own time (its updated_at is not written again)."""
+    ticket = Ticket.objects.select_related("queue", "contact").filter(pk=event.ticket_id).first()
+    if ticket is None:
+        return
+    opening = ticket.messages.order_by("created_at", "pk").first()
+    acknowledge(ticket, answering=opening, now=event.at)
+
+
+def subscribe() -> None:
+    events.subscribe(
+        events.CREATED,
+        acknowledge_portal_request,
+        key="tickets.acknowledge",
+        when=lambda event: event.payload.get("channel") == Channel.PORTAL,
     )

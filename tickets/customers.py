@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from tickets import workflow
-from tickets.acknowledgement import acknowledge
 from tickets.models import Category, Channel, Contact, Message, Queue, Status, Ticket
 from tickets.workflow import WorkflowError
 
@@ -24,7 +23,8 @@ def open_request(
     attachments: Iterable = (),
 ) -> Ticket:
     """A request the contact opens on the portal, with the queue's portal defaults; the
-    contact gets the automatic acknowledgement by email."""
+    contact gets the automatic acknowledgement by email once it is committed
+    (tickets.acknowledgement subscribes to its creation)."""
     if not queue.is_open_to_portal:
         raise WorkflowError(f"The queue {queue} does not take requests from the portal.")
     ticket = workflow.create_ticket(
@@ -41,8 +41,6 @@ def open_request(
         tags=list(queue.portal_tags.all()),
         attachments=attachments,
     )
-    # Answering the first message at the request's own time: no lookups, no second write.
-    acknowledge(ticket, answering=ticket.first_message, now=ticket.updated_at)
     return ticket
 
 

@@ -73,20 +73,32 @@ Handler = Callable[[DomainEvent], None]
 class Subscriber:
     key: str
     handler: Handler
+    when: Callable[[DomainEvent], bool] | None = None
+
+    def wants(self, domain_event: DomainEvent) -> bool:
+        return self.when is None or self.when(domain_event)
 
 
 _subscribers: dict[str, list[Subscriber]] = {}
 
 
-def subscribe(names: str | Iterable[str], handler: Handler, *, key: str) -> None:
-    """Call `handler(event)` after the commit of every event of these names. `key` names the
-    subscriber in the events' `handled` list; keep it stable across releases."""
+def subscribe(
+    names: str | Iterable[str],
+    handler: Handler,
+    *,
+    key: str,
+    when: Callable[[DomainEvent], bool] | None = None,
+) -> None:
+    """Call `handler(event)` after the commit of every event of these names (for which
+    `when(event)`, a test of the payload alone, holds: the others cost no transaction).
+    `key` names the subscriber in the events' `handled` list; keep it stable across
+    releases."""
     for name in [names] if isinstance(names, str) else names:
         if name not in NAMES:
             raise ValueError(f"No domain event is called {name!r}.")
         listeners = _subscribers.setdefault(name, [])
         if all(subscriber.key != key for subscriber in listeners):
-            listeners.append(Subscriber(key, handler))
+            listeners.append(Subscriber(key, handler, when))
 
 
 def subscribers(name: str) -> list[Subscriber]:
@@ -110,9 +122,9 @@ def event(
 
 def publish(events: Iterable[DomainEvent]) -> list[DomainEvent]:
     """Save the events in the current transaction and dispatch them after it commits. An
-    event nobody subscribes to is neither saved nor dispatched: the history (Event) keeps
+    event no subscriber wants is neither saved nor dispatched: the history (Event) keeps
     what happened, and a bulk step (the sweep) pays nothing for events nobody reads."""
-    events = [e for e in events if subscribers(e.name)]
+    events = [e for e in events if any(s.wants(e) for s in subscribers(e.name))]
     if not events:
         return []
     DomainEvent.objects.bulk_create(events)
@@ -134,7 +146,7 @@ def dispatch(event_pks: Iterable[int], *, now: datetime | None = None) -> int:
 def _dispatch_one(domain_event: DomainEvent, *, now: datetime | None) -> bool:
     errors = []
     for subscriber in subscribers(domain_event.name):
-        if subscriber.key in domain_event.handled:
+        if subscriber.key in domain_event.handled or not subscriber.wants(domain_event):
             continue
         try:
             with transaction.atomic():

@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from mailgateway import ingest
-from mailgateway.models import Mailbox
-from tests.factories import ReplyTemplateFactory
+from mailgateway.models import Mailbox, ReceivedMail
+from tests.factories import ContactFactory, ReplyTemplateFactory
 from tests.mailgateway.conftest import fixture_mail, make_mail
+from tickets import acknowledgement, events, workflow
 from tickets.models import Message, ReplyTemplate
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +129,58 @@ def test_an_answer_to_an_existing_request_is_not_acknowledged(take, smtp_sink):
     smtp_sink.wait_for(1)
     take(make_mail(subject=f"Re: [{number}] Printer"))
     assert len(smtp_sink.envelopes) == 1
+
+
+def test_the_received_mail_records_that_it_was_acknowledged(take, smtp_sink):
+    result = take(make_mail())
+    smtp_sink.wait_for(1)
+    assert ReceivedMail.objects.get(ticket=result.ticket).acknowledged
+
+
+def test_a_mail_whose_ingestion_rolls_back_is_not_acknowledged(
+    support_queue, smtp_sink, django_capture_on_commit_callbacks
+):
+    # The acknowledgement is written by a subscriber after the commit: a request that
+    # never committed cannot be confirmed to anyone.
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        ingest.ingest(make_mail(), queue=support_queue)
+        raise RuntimeError("the worker died before the commit")
+    assert not Message.objects.exists() and smtp_sink.envelopes == []
+
+
+def test_an_email_request_opened_in_the_desk_is_not_acknowledged_as_mail(
+    support_queue, smtp_sink, committed
+):
+    with committed():
+        workflow.create_ticket(
+            queue=support_queue,
+            subject="Called about mail",
+            by=None,
+            contact=ContactFactory(email="dana@example.test"),
+            body="Typed in by an agent",
+        )
+    assert not Message.objects.filter(kind=Message.Kind.SYSTEM).exists()
+
+
+def test_an_acknowledgement_that_failed_is_written_once_by_the_redispatch(
+    take, smtp_sink, monkeypatch, committed
+):
+    real_acknowledge = acknowledgement.acknowledge
+
+    def down(*args, **kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(acknowledgement, "acknowledge", down)
+    result = take(make_mail())
+    assert not result.ticket.messages.filter(kind=Message.Kind.SYSTEM).exists()
+    monkeypatch.setattr(acknowledgement, "acknowledge", real_acknowledge)
+    later = timezone.now() + timedelta(minutes=5)
+    with committed():
+        events.redispatch_missed(now=later)
+        events.redispatch_missed(now=later)
+    assert result.ticket.messages.filter(kind=Message.Kind.SYSTEM).count() == 1
+    assert len(smtp_sink.wait_for(1)) == 1

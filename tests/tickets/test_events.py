@@ -131,3 +131,21 @@ def test_an_unknown_event_name_is_refused(heard):
         events.subscribe("ticket_exploded", lambda event: None, key="test.unknown")
     with pytest.raises(ValueError, match="No domain event"):
         events.event("ticket_exploded", None)
+
+
+def test_a_subscriber_is_called_only_for_the_events_it_wants(heard, queue, agent, committed):
+    phone_calls = []
+    events.subscribe(
+        events.CREATED,
+        phone_calls.append,
+        key="test.phone",
+        when=lambda event: event.payload["channel"] == "phone",
+    )
+    with committed():
+        TicketFactory(queue=queue, by=agent, channel="phone", subject="Called")
+        TicketFactory(queue=queue, by=agent, channel="portal", subject="Wrote")
+    assert [event.ticket.subject for event in phone_calls] == ["Called"]
+    # A creation no subscriber wants is not even stored: the portal's acknowledgement
+    # wants portal requests only, and the mail gateway's mail.
+    TicketFactory(queue=queue, by=agent, channel="internal", subject="Noted")
+    assert not DomainEvent.objects.filter(name=events.CREATED, ticket__subject="Noted").exists()

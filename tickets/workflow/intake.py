@@ -150,6 +150,8 @@ def create_ticket(
         change.tell(events.OWNER_CHANGED, field="owner", old=None, new=owner.pk)
     if tags:
         ticket.tags.set(_tags(tags))
+    # The channel in the payload: acknowledgements (and later automations) choose by it.
+    change.tell(events.CREATED, field="", old="", new=ticket.number, channel=ticket.channel)
     change.log("created", new=ticket.number)
     change.save()
     if outbound_email:
