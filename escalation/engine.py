@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from escalation import hooks, notifications
+from escalation import notifications
 from escalation.models import Notification
 from tickets import workflow
 from tickets.models import EscalationLevel, Ticket
@@ -154,7 +154,8 @@ def _safely(handle: Handler, tickets: list[Ticket], now: datetime) -> int:
 
 def escalate(tickets: list[Ticket], now: datetime) -> int:
     """One level each: delegation first (so "notify the owner" reaches a new owner), then
-    the action, then the hook, each once, all in the batch's transaction."""
+    the action, each once, in the batch's transaction; the level's hook follows its
+    commit (escalation.subscribers.call_hooks)."""
     reached = workflow.escalate_tickets(tickets, now=now)
     for ticket, level in reached:
         if level.delegate_to_user_id or level.delegate_to_team_id:
@@ -166,7 +167,6 @@ def escalate(tickets: list[Ticket], now: datetime) -> int:
                 now=now,
             )
     _run_actions(reached, now)
-    hooks.schedule(reached, now=now)
     return len(reached)
 
 

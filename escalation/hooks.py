@@ -1,9 +1,10 @@
 """Escalation hooks: the analogue of SuperOffice's CRMScript id.
 
-A level may name a Python callable registered here, or a webhook URL. Either way the
-escalation writes a HookDelivery in its own transaction, and a Celery task delivers it
-after the commit, with retries and backoff, recording every attempt's outcome. A failing
-hook therefore never holds up or undoes the sweep.
+A level may name a Python callable registered here, or a webhook URL. Either way, once
+the sweep that reached the level has committed, the subscriber to its ESCALATED event
+(escalation.subscribers) writes a HookDelivery, and a Celery task delivers it after that
+commit, with retries and backoff, recording every attempt's outcome. A failing hook
+therefore never holds up or undoes the sweep.
 
 Register a hook in any installed app's `hooks.py` (they are imported at start-up):
 

@@ -3,10 +3,10 @@ agents it concerns, in the desk and by email."""
 
 from django.contrib.auth import get_user_model
 
-from escalation import notifications
+from escalation import hooks, notifications
 from escalation.models import Notification
 from tickets import events
-from tickets.models import DomainEvent, Message
+from tickets.models import DomainEvent, EscalationLevel, Message, Ticket
 
 
 def _name(user) -> str:
@@ -65,7 +65,27 @@ def notify_colleague(event: DomainEvent) -> None:
     )
 
 
+def call_hooks(event: DomainEvent) -> None:
+    """A level that names a hook or a webhook was reached: record its deliveries, sent by
+    a task once this commits. The request is read now, after the sweep's delegation."""
+    level = EscalationLevel.objects.filter(pk=event.payload["level"]).first()
+    ticket = (
+        Ticket.objects.select_related("queue", "priority", "status", "owner", "team", "contact")
+        .filter(pk=event.ticket_id)
+        .first()
+    )
+    if level is None or ticket is None:  # deleted since
+        return
+    hooks.schedule([(ticket, level)], now=event.at)
+
+
 def subscribe() -> None:
+    events.subscribe(
+        events.ESCALATED,
+        call_hooks,
+        key="escalation.hooks",
+        when=lambda event: event.payload.get("hooked", False),
+    )
     events.subscribe(events.OWNER_CHANGED, notify_new_owner, key="escalation.notify_owner")
     events.subscribe(
         events.MESSAGE_RECEIVED, notify_owner_of_customer_reply, key="escalation.customer_reply"

@@ -13,7 +13,8 @@ from escalation.models import HookDelivery
 from escalation.tasks import deliver_hook
 from tests.escalation.conftest import T0, EscalationLevelFactory, at
 from tests.factories import TicketFactory
-from tickets.models import EscalationLevel, Message
+from tickets import events
+from tickets.models import DomainEvent, EscalationLevel, Message
 
 calls = []
 
@@ -147,6 +148,32 @@ def test_a_registered_hook_runs_once_with_the_request_and_level(
     assert calls == [(ticket.number, 1)]
     delivery = HookDelivery.objects.get()
     assert hooks.deliver(delivery.pk) is False  # delivered already: nothing to do
+
+
+def test_the_hook_is_recorded_after_the_sweep_commits_and_sees_its_delegation(
+    level, ticket, agent, django_capture_on_commit_callbacks
+):
+    level.hook_name = "test_records_the_request"
+    level.delegate_to_user = agent
+    level.save()
+    with django_capture_on_commit_callbacks() as after_commit:
+        engine.sweep(now=at(30))
+    assert not HookDelivery.objects.exists()  # not in the sweep's transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in after_commit:
+            callback()
+    delivery = HookDelivery.objects.get()
+    assert delivery.payload["request"]["owner"] == agent.get_username()
+    assert delivery.payload["level"] == 1
+
+
+def test_a_sweep_reaching_levels_without_hooks_stores_no_event(
+    level, ticket, django_capture_on_commit_callbacks
+):
+    escalate(django_capture_on_commit_callbacks)
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == 1
+    assert not DomainEvent.objects.filter(name=events.ESCALATED).exists()
 
 
 def test_a_failing_hook_is_recorded_and_does_not_stop_the_sweep(

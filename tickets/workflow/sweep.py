@@ -74,6 +74,16 @@ def escalate_tickets(
             change.set_quietly("next_escalation_at", None)
             continue
         level = following[0]
+        # The level in the payload; "hooked" lets the hooks' subscriber want only the
+        # levels that call out, so a sweep without hooks dispatches nothing.
+        change.tell(
+            events.ESCALATED,
+            field="escalation_level",
+            old=ticket.escalation_level,
+            new=level.alert_level,
+            level=level.pk,
+            hooked=bool(level.hook_name or level.webhook_url),
+        )
         change.set(
             "escalation_level", level.alert_level, action="escalated", reason=level.describe()
         )
