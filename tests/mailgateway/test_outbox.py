@@ -55,11 +55,13 @@ def test_an_approval_mail_waits_out_a_mail_server_outage_and_goes_once(
 def test_a_reply_goes_out_once_with_its_threading_and_is_marked_sent(
     ticket, agent, smtp_sink, committed
 ):
+    ticket.messages.update(message_id="<printer@example.test>")  # the customer's mail
     with committed():
         reply = workflow.reply_to_customer(ticket, by=agent, body="It is fixed.")
     [received] = smtp_sink.wait_for(1)
     assert received["Message-ID"] == reply.message_id
-    assert received["In-Reply-To"] == ticket.first_message.message_id or not received["In-Reply-To"]
+    assert received["In-Reply-To"] == "<printer@example.test>"
+    assert "<printer@example.test>" in received["References"]
     reply.refresh_from_db()
     assert reply.sent_at is not None and reply.send_error == ""
     with committed():
