@@ -162,20 +162,41 @@ class OutgoingMailAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "subject", "recipients", "state", "attempts", "sent_at"]
     list_filter = ["state", "kind", "created_at"]
     search_fields = ["subject", "key"]
-    readonly_fields = [field.name for field in OutgoingMail._meta.fields]
+    fieldsets = [
+        (None, {"fields": ["subject", "from_address", "recipients", "copies", "message"]}),
+        ("Delivery", {"fields": ["state", "attempts", "next_attempt_at", "last_error", "sent_at"]}),
+        ("Content", {"fields": ["body_text", "body_html", "headers", "attachments"]}),
+        ("Bookkeeping", {"classes": ["collapse"], "fields": ["key", "kind", "created_at"]}),
+    ]
+    readonly_fields = [
+        *(field.name for field in OutgoingMail._meta.fields),
+        "recipients",
+        "copies",
+    ]
     actions = ["send_again"]
 
     @admin.display(description="To")
     def recipients(self, mail: OutgoingMail) -> str:
         return ", ".join(mail.to)
 
+    @admin.display(description="Cc, Bcc")
+    def copies(self, mail: OutgoingMail) -> str:
+        return ", ".join([*mail.cc, *(f"{address} (Bcc)" for address in mail.bcc)]) or "-"
+
+    # What was sent is a record: it is read and sent again, never edited or deleted.
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected mail again")
+    def has_resend_permission(self, request):
+        return request.user.has_perm("mailgateway.change_outgoingmail")
+
+    @admin.action(description="Send the selected mail again", permissions=["resend"])
     def send_again(self, request, queryset):
         for mail in queryset:
             outbox.resend(mail)

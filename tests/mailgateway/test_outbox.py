@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail as django_mail
 from django.core.mail import send_mail
 from django.utils import timezone
 
 from mailgateway import outbound, outbox
 from mailgateway.models import OutgoingMail
-from tests.factories import AdminFactory, TicketFactory
+from tests.factories import AdminFactory, TicketFactory, UserFactory
 from tickets import workflow
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +161,36 @@ def test_a_file_of_a_mail_without_a_message_is_kept_and_sent(settings, committed
     [attachment] = sent.attachments
     assert tuple(attachment) == ("report.csv", "a,b\n1,2\n", "text/csv")
     assert OutgoingMail.objects.get(kind="django").state == OutgoingMail.State.SENT
+
+
+def test_a_sent_mail_is_a_record_an_admin_reads_but_does_not_edit(client, ticket, agent, committed):
+    with committed():
+        reply = workflow.reply_to_customer(ticket, by=agent, body="It is fixed.")
+    stored = reply.outgoing_mails.get()
+    client.force_login(AdminFactory())
+    page = client.get(f"/admin/mailgateway/outgoingmail/{stored.pk}/change/").content.decode()
+    assert "carla@example.test" in page and "It is fixed." in page
+    assert 'name="_save"' not in page
+    response = client.post(
+        f"/admin/mailgateway/outgoingmail/{stored.pk}/change/", {"subject": "Rewritten"}
+    )
+    assert response.status_code == 403
+    stored.refresh_from_db()
+    assert stored.subject == reply.subject
+
+
+def test_only_who_may_change_the_outbox_sends_mail_again(client, ticket, agent, committed):
+    with committed():
+        reply = workflow.reply_to_customer(ticket, by=agent, body="It is fixed.")
+    stored = reply.outgoing_mails.get()
+    reader = UserFactory(is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_outgoingmail"))
+    client.force_login(reader)
+    page = client.get("/admin/mailgateway/outgoingmail/")
+    assert page.status_code == 200 and "send_again" not in page.content.decode()
+    with committed():
+        client.post(
+            "/admin/mailgateway/outgoingmail/",
+            {"action": "send_again", "_selected_action": [stored.pk]},
+        )
+    assert OutgoingMail.objects.count() == 1  # no second mail was queued
