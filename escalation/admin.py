@@ -6,6 +6,7 @@ from django.forms.models import BaseInlineFormSet
 from escalation import hooks
 from escalation.models import HookDelivery, Notification
 from escalation.tasks import deliver_hook
+from integrations import http
 from tickets.admin import PriorityAdmin
 from tickets.models import BusinessCalendar, EscalationLevel, Holiday, OpeningHours, Priority, Queue
 
@@ -23,8 +24,18 @@ class EscalationLevelForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         label="Webhook URL",
-        help_text="Receives a signed JSON POST of the request.",
+        help_text="Receives a signed JSON POST of the request; https, unless an admin "
+        "trusts the host with plain http (Integrations › Trusted outbound targets).",
     )
+
+    def clean_webhook_url(self):
+        url = self.cleaned_data["webhook_url"]
+        if url:
+            try:
+                http.check_url(url)
+            except http.Refused as refused:
+                raise ValidationError(str(refused)) from None
+        return url
 
     class Meta:
         model = EscalationLevel

@@ -25,8 +25,6 @@ environment variable), and `X-Helpdesk-Delivery` is the same on every retry of a
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -39,6 +37,7 @@ from django.utils.crypto import salted_hmac
 
 from escalation.models import HookDelivery
 from escalation.notifications import request_link
+from integrations import http
 from tickets.models import EscalationLevel, Ticket
 
 Hook = Callable[[Ticket, EscalationLevel | None], object]
@@ -152,13 +151,16 @@ def deliver(delivery_pk: int, *, now: datetime | None = None) -> bool:
     status, error = None, ""
     try:
         if delivery.kind == HookDelivery.Kind.WEBHOOK:
-            status = _post(delivery)
+            response = _post(delivery)
+            status = response.status
+            if not response.ok:
+                error = f"HTTP {response.status} {response.reason}"
         else:
             _call(delivery)
+    except http.OutboundError as failure:  # refused, unreachable, too slow, too large
+        error = str(failure)
     except Exception as failure:  # any failure of foreign code is an attempt's outcome
-        error = _describe(failure)
-        if isinstance(failure, urllib.error.HTTPError):
-            status = failure.code
+        error = f"{type(failure).__name__}: {failure}"
     HookDelivery.objects.filter(pk=delivery_pk).update(
         state=HookDelivery.State.FAILED if error else HookDelivery.State.DELIVERED,
         attempts=delivery.attempts + 1,
@@ -173,21 +175,20 @@ def deliver(delivery_pk: int, *, now: datetime | None = None) -> bool:
     return True
 
 
-def _post(delivery: HookDelivery) -> int:
+def _post(delivery: HookDelivery) -> http.Response:
     body = json.dumps(delivery.payload, sort_keys=True).encode()
-    request = urllib.request.Request(
+    return http.request(
+        "POST",
         delivery.target,
-        data=body,
-        method="POST",
+        content=body,
         headers={
             "Content-Type": "application/json",
             "User-Agent": "helpdesk-escalation",
             SIGNATURE_HEADER: sign(body),
             DELIVERY_HEADER: str(delivery.pk),
         },
+        timeout=timeout(),
     )
-    with urllib.request.urlopen(request, timeout=timeout()) as response:  # noqa: S310
-        return response.status
 
 
 def _call(delivery: HookDelivery) -> None:
@@ -197,16 +198,6 @@ def _call(delivery: HookDelivery) -> None:
     # A failing hook leaves nothing half-done behind.
     with transaction.atomic():
         function(delivery.ticket, delivery.level)
-
-
-def _describe(failure: Exception) -> str:
-    if isinstance(failure, urllib.error.HTTPError):
-        return f"HTTP {failure.code} {failure.reason}"
-    if isinstance(failure, urllib.error.URLError):
-        return f"Cannot reach it: {failure.reason}"
-    if isinstance(failure, TimeoutError):
-        return f"No answer within {timeout():g} s"
-    return f"{type(failure).__name__}: {failure}"
 
 
 # A hook that ships with the helpdesk: the escalation written into the timeline, where

@@ -1,0 +1,63 @@
+"""What the helpdesk may call on other servers: the exceptions an admin makes to the
+outbound rules (integrations.http)."""
+
+import ipaddress
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+class TrustedTarget(models.Model):
+    """A host or network an admin trusts beyond the rules: plain http to it, or its
+    resolving to an internal address (an intranet CRM, a provisioning service on the
+    same network)."""
+
+    host = models.CharField(
+        max_length=253,
+        unique=True,
+        help_text="A host name (crm.intranet.example) or an address or network "
+        "(10.20.0.5, 10.20.0.0/16, fd00::/8).",
+    )
+    allow_plain_http = models.BooleanField(
+        default=False, help_text="Allow http:// to it: what is sent travels unencrypted."
+    )
+    allow_internal_address = models.BooleanField(
+        default=False,
+        help_text="Allow it at a loopback, private or link-local address, which the "
+        "helpdesk otherwise never calls (the cloud's metadata service is one of them).",
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="Why it is trusted.")
+
+    class Meta:
+        ordering = ["host"]
+        verbose_name = "trusted outbound target"
+
+    def __str__(self) -> str:
+        return self.host
+
+    def clean(self):
+        self.host = self.host.strip().lower().strip("[]")
+        if self.network is None and not _HOST_NAME.match(self.host):
+            raise ValidationError(
+                {"host": "Write a host name, an IP address or a network such as 10.0.0.0/8."}
+            )
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        try:
+            return ipaddress.ip_network(self.host, strict=False)
+        except ValueError:
+            return None
+
+    def covers(self, host: str, addresses: list[str]) -> bool:
+        """Whether this entry names the host, or its network holds every address the host
+        resolved to."""
+        network = self.network
+        if network is None:
+            return self.host == host
+        return bool(addresses) and all(ipaddress.ip_address(a) in network for a in addresses)
