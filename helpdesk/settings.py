@@ -6,8 +6,10 @@ SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "tickets",
     "escalation",
     "mailgateway",
+    "integrations",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",
 ]
@@ -158,9 +161,48 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 # The address customers and agents reach the helpdesk at, for links in mail.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Production security. Served over https (SITE_URL says so, or SECURE=1): browsers are told
+# to come back over https only (HSTS, for SECURE_HSTS_SECONDS), plain http is redirected,
+# and the session and CSRF cookies never travel unencrypted. `manage.py check --deploy`
+# is clean so (tests/test_settings.py). Behind a proxy that ends TLS, name the header it
+# sets: SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https" (only then: a client could
+# send it itself).
+SECURE = env.bool("SECURE", default=SITE_URL.startswith("https://"))
+if SECURE:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    # Both on, as `check --deploy` asks; a site sharing its domain with http-only
+    # neighbours turns them off.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    _name, _, _value = _proxy_header.partition(":")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip())
+# The address people use is always a host this site answers to and an origin its forms
+# come from (behind a proxy, what Django sees of the request can differ).
+_site = urlsplit(SITE_URL)
+if _site.hostname and _site.hostname not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_site.hostname)
+CSRF_TRUSTED_ORIGINS.append(f"{_site.scheme}://{_site.netloc}")
+# Production must not run on the demo's key by accident (a key set on purpose is the
+# operator's choice; `check --deploy` still calls a weak one weak).
+if not DEBUG and "SECRET_KEY" not in env:
+    raise ImproperlyConfigured(
+        "DEBUG=0 needs a SECRET_KEY of its own: set it to a long random string "
+        '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
+    )
 # Escalation webhooks are signed with this (HMAC-SHA256); receivers need the same value.
 ESCALATION_WEBHOOK_SECRET = env.str("ESCALATION_WEBHOOK_SECRET", default="")
 ESCALATION_WEBHOOK_TIMEOUT = env.float("ESCALATION_WEBHOOK_TIMEOUT", default=5.0)
+# Every call to another server (integrations.http): its time limit in all, the most of
+# an answer it reads, and a CA bundle for servers with certificates of an internal CA
+# (empty: the public CAs).
+OUTBOUND_HTTP_TIMEOUT = env.float("OUTBOUND_HTTP_TIMEOUT", default=10.0)
+OUTBOUND_HTTP_MAX_RESPONSE_BYTES = env.int("OUTBOUND_HTTP_MAX_RESPONSE_BYTES", default=2**20)
+OUTBOUND_HTTP_CA_BUNDLE = env.str("OUTBOUND_HTTP_CA_BUNDLE", default="")
 # Uploads and inbound attachments larger than this are refused with a message.
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=25 * 2**20)
 # How many files one portal message may carry.

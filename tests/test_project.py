@@ -55,6 +55,7 @@ def test_services_come_from_the_environment(tmp_path):
             "REDIS_URL": "redis://cache.internal:6379/1",
             "EMAIL_URL": "smtp://mailer:secret@smtp.internal:587",
             "DEBUG": "0",
+            "SECRET_KEY": "a-key-of-its-own",
         },
         tmp_path,
     )
