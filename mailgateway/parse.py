@@ -1,4 +1,4 @@
-"""Raw mail → a ParsedMail: decoded headers, text and sanitized HTML, attachments.
+"""Raw mail → a ParsedMail: decoded headers, text and HTML, attachments.
 
 The standard library's `email` package (policy.default) parses the MIME structure. What
 it leaves to the caller is done here the way mail clients need it: headers are decoded
@@ -38,7 +38,7 @@ MAX_DEPTH = 30
 MAX_PARTS = 1000
 TIME_LIMIT = 20.0  # seconds for one message's walk; a 25 MB message takes about one
 MAX_TEXT = 1_000_000  # characters of body text kept in the timeline (the raw keeps all)
-MAX_HTML = 2_000_000  # characters of HTML sanitized for display
+MAX_HTML = 2_000_000  # characters of HTML kept for display
 
 
 class ParseError(Exception):
@@ -732,7 +732,7 @@ def _parse(raw: bytes, mail_policy) -> ParsedMail:
         html = html[:MAX_HTML]
         mail.notes.append("The HTML was shortened for display; it is attached in full.")
     mail.body_text = text
-    mail.body_html = mailhtml.sanitize(html) if html.strip() else ""
+    mail.body_html = html if html.strip() else ""  # sanitized as the message is written
     return mail
 
 

@@ -12,7 +12,7 @@ _FOLD_STARTS = [
 ]
 
 
-# The stored HTML was sanitized on arrival (mailgateway.html.sanitize), whose output quotes
+# The stored HTML was sanitized as it was written (tickets.html.sanitize), whose output quotes
 # every attribute value with "...": a tag ends at the first > outside quotes.
 _IMG_TAG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>', re.IGNORECASE)
 _CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)

@@ -6,9 +6,10 @@ import time
 import pytest
 
 from mailgateway import parse as mailparse
-from mailgateway.html import html_to_text, sanitize
+from mailgateway.html import html_to_text
 from mailgateway.matching import scheme_pattern
 from mailgateway.parse import ParseError, decode_bytes, decode_header, parse
+from tickets.html import sanitize
 
 
 def test_encoded_words_split_inside_a_character_are_joined():

@@ -42,3 +42,27 @@ def test_a_whole_form_starts_with_the_errors_of_no_field():
     form.add_error(None, "Reload the request.")
     html = render("{% fields form %}", form)
     assert html.index("Reload the request.") < html.index('name="name"')
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+class Hostile(forms.Form):
+    """What a customer or an admin could put where the tags write: a value, a label (a
+    custom field's name), a help text, an error, a choice."""
+
+    name = forms.CharField(label=f"Name {SCRIPT}", help_text=f"Help {SCRIPT}")
+    kind = forms.ChoiceField(choices=[("a", f"A {SCRIPT}")], label=f"Kind {SCRIPT}")
+    urgent = forms.BooleanField(required=False, label=f"Urgent {SCRIPT}")
+
+    def clean(self):
+        raise forms.ValidationError(f"Refused {SCRIPT}")
+
+
+def test_a_script_anywhere_in_a_form_is_written_as_text():
+    form = Hostile({"name": f'"><img src=x onerror=alert(1)>{SCRIPT}', "kind": "z"})
+    form.is_valid()
+    html = render("{% fields form %}", form)
+    assert "<script" not in html and "<img" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 7
+    assert "Refused &lt;script&gt;" in html  # the error of no field, escaped too

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from tickets import events, mail_headers
+from tickets import events, html, mail_headers
 from tickets.models import Attachment, Contact, Message, Ticket
 from tickets.workflow.core import Actor, WorkflowError, _Change, _ensure_editable, _lock
 from tickets.workflow.timekeeping import _switch_counter
@@ -78,6 +78,8 @@ def _append_message(
     now = now or timezone.now()
     if is_public is None:
         is_public = kind != Message.Kind.NOTE and direction != Message.Direction.INTERNAL
+    if fields.get("body_html"):
+        fields["body_html"] = html.sanitize(fields["body_html"])  # whoever wrote it
     message = Message.objects.create(
         ticket=ticket,
         kind=kind,
