@@ -9,7 +9,8 @@ into calls to tickets.workflow.
 from typing import NamedTuple
 
 SEED = 20240611  # fixed, so every run tells the same stories
-PASSWORD = "demo"
+# The demo's documented logins (README).
+PASSWORD = "demo"  # nosec B105
 
 TEAMS = ["First line", "Billing"]
 

@@ -65,8 +65,9 @@ def next_numbers(scheme: str, now: datetime, count: int) -> list[str]:
     table = connection.ops.quote_name(NumberCounter._meta.db_table)
     key_column = connection.ops.quote_name("key")
     with connection.cursor() as cursor:
+        # Quoted identifiers of our own; the values are parameters.
         cursor.execute(
-            f"INSERT INTO {table} ({key_column}, last_value) VALUES (%s, %s) "
+            f"INSERT INTO {table} ({key_column}, last_value) VALUES (%s, %s) "  # nosec
             f"ON CONFLICT ({key_column}) DO UPDATE SET last_value = {table}.last_value + %s "
             "RETURNING last_value",
             [key, count, count],

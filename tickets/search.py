@@ -177,7 +177,8 @@ def public_matching(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     if not full_text():
         return _containing_words(tickets, text, public_only=True)
     query = "to_tsquery(%s::regconfig, %s)"
-    publicly_matching = RawSQL(
+    # Only constants are written into the SQL; the search text is a parameter.
+    publicly_matching = RawSQL(  # nosec
         f"""CASE WHEN (SELECT d.document FROM tickets_searchdocument d
                        WHERE d.ticket_id = tickets_ticket.id) @@ {query}
             THEN tickets_vector_append(
@@ -185,7 +186,7 @@ def public_matching(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
                 coalesce((SELECT tickets_vector_agg(tickets_message_vector(m.body_text))
                           FROM tickets_message m
                           WHERE m.ticket_id = tickets_ticket.id {_PUBLIC}), '')) @@ {query}
-            ELSE false END""",
+            ELSE false END""",  # nosec
         [CONFIG, tsquery(text)] * 2,
         output_field=BooleanField(),
     )
@@ -203,6 +204,7 @@ def add_snippets(tickets: list[Ticket], text: str, *, public_only: bool = False)
     query = tsquery(text)
     if not tickets or not query or not full_text():
         return
+    # Only the constant _PUBLIC is written into the SQL; the rest are parameters.
     sql = f"""
         SELECT t.id, ts_headline(%(config)s::regconfig, t.subject, q.any_word,
                                  %(highlight)s),
@@ -217,7 +219,7 @@ def add_snippets(tickets: list[Ticket], text: str, *, public_only: bool = False)
         FROM tickets_ticket t,
              (SELECT to_tsquery(%(config)s::regconfig, %(any_word)s) AS any_word) q
         WHERE t.id = ANY(%(ids)s)
-    """
+    """  # nosec
     params = {
         "config": CONFIG,
         "highlight": f"{HEADLINE}, HighlightAll=true",

@@ -26,7 +26,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -50,7 +50,8 @@ def _with_message_id(raw: bytes, message_id: str) -> bytes:
 
 class Generator:
     def __init__(self, seed: int):
-        self.random = random.Random(seed)
+        # Repeatable test data, not secrets.
+        self.random = random.Random(seed)  # nosec B311
         self.corpus = [
             p.read_bytes() for p in sorted(CORPORA.rglob("*")) if p.suffix in (".box", ".eml")
         ]
@@ -171,7 +172,8 @@ def mailbox_for(name: str, folder: Path) -> Mailbox:
     )
     if created:
         queue.add_system_stages()
-    assert queue.stage(Stage.State.NEW) is not None
+    if queue.stage(Stage.State.NEW) is None:
+        raise CommandError(f"The queue {queue} has no New stage to take mail in.")
     mailbox, _ = Mailbox.objects.update_or_create(
         name=name,
         defaults={"protocol": Mailbox.Protocol.MAILDIR, "folder": str(folder), "queue": queue},

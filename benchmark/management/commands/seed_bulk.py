@@ -50,7 +50,11 @@ class Command(BaseCommand):
         ):
             if value < 1:
                 raise CommandError(f"{option} must be at least 1 (got {value}).")
-        loader = BulkLoader(rng=random.Random(seed), messages_per_request=messages_per_request)
+        loader = BulkLoader(
+            # Repeatable test data.
+            rng=random.Random(seed),  # nosec B311
+            messages_per_request=messages_per_request,
+        )
         started = time.perf_counter()
         loader.load(requests, batch=batch, progress=self.progress)
         loading = time.perf_counter() - started
