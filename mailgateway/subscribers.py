@@ -95,7 +95,7 @@ def subscribe() -> None:
         events.CREATED,
         acknowledge_mail,
         key="mailgateway.acknowledge",
-        when=lambda event: event.payload.get("channel") == Channel.EMAIL,
+        when=events.opened_through(Channel.EMAIL),
     )
     events.subscribe(events.MESSAGE_SENT, send_outbound_message, key="mailgateway.send")
     events.subscribe(

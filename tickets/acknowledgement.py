@@ -79,5 +79,5 @@ def subscribe() -> None:
         events.CREATED,
         acknowledge_portal_request,
         key="tickets.acknowledge",
-        when=lambda event: event.payload.get("channel") == Channel.PORTAL,
+        when=events.opened_through(Channel.PORTAL),
     )

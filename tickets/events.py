@@ -101,6 +101,11 @@ def subscribe(
             listeners.append(Subscriber(key, handler, when))
 
 
+def opened_through(channel: str) -> Callable[[DomainEvent], bool]:
+    """A `when` for CREATED: the request came in through `channel` (a Channel value)."""
+    return lambda event: event.payload.get("channel") == channel
+
+
 def subscribers(name: str) -> list[Subscriber]:
     return _subscribers.get(name, [])
 
