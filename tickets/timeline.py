@@ -129,6 +129,7 @@ class EventLine:
     at: datetime
     pk: int
     actor: object
+    via: str = ""
     actions: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -150,10 +151,10 @@ def _event_lines(events) -> list[EventLine]:
     lines: list[EventLine] = []
     for event in events:
         last = lines[-1] if lines else None
-        if last and (last.at, last.actor) == (event.at, event.actor):
+        if last and (last.at, last.actor, last.via) == (event.at, event.actor, event.via):
             line = last
         else:
-            line = EventLine(at=event.at, pk=event.pk, actor=event.actor)
+            line = EventLine(at=event.at, pk=event.pk, actor=event.actor, via=event.via)
             lines.append(line)
         line.actions.append(event.action)
         if event.field and event.field not in QUIET_FIELDS:

@@ -25,6 +25,9 @@ class Event(models.Model):
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
     reason = models.TextField(blank=True)
+    via = models.CharField(
+        max_length=200, blank=True, help_text="The automation rule or macro that made the change."
+    )
 
     objects = EventQuerySet.as_manager()
 

@@ -30,7 +30,16 @@ from tickets.workflow.conversation import (
     reply_to_customer,
     send_email,
 )
-from tickets.workflow.core import UNSET, Actor, StaleEdit, Unset, WorkflowError
+from tickets.workflow.core import (
+    UNSET,
+    Actor,
+    Automation,
+    StaleEdit,
+    Unset,
+    WorkflowError,
+    automated,
+    current_automation,
+)
 from tickets.workflow.core import _ensure_fresh as _ensure_fresh  # admin.TicketForm mirrors it
 from tickets.workflow.editing import assign_ticket, edit_request, set_tags, update_ticket
 from tickets.workflow.intake import AGENT_CHANNELS, FIRST_MESSAGE_KIND, create_ticket
@@ -67,6 +76,7 @@ __all__ = [
     "OVERDUE",
     "UNSET",
     "Actor",
+    "Automation",
     "PassedDue",
     "StaleEdit",
     "Unset",
@@ -76,9 +86,11 @@ __all__ = [
     "ask_colleague",
     "assign_ticket",
     "attach_files",
+    "automated",
     "change_status",
     "close_ticket",
     "create_ticket",
+    "current_automation",
     "decide_approval",
     "delete_note",
     "delete_ticket",

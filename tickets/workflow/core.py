@@ -2,6 +2,11 @@
 and the checks every step starts with. Imports nothing from the rest of the workflow.
 """
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,6 +36,34 @@ class Unset:
 UNSET = Unset()
 
 
+@dataclass(frozen=True)
+class Automation:
+    """Who made a change when no person did it by hand: an automation rule or an agent's
+    macro. The history names it beside the actor; its `cause` rides along in the domain
+    events' payload, so the automation can tell its own changes from anyone else's."""
+
+    name: str
+    cause: dict = dataclasses.field(default_factory=dict)
+
+
+_automation: ContextVar[Automation | None] = ContextVar("automation", default=None)
+
+
+@contextmanager
+def automated(name: str, **cause) -> Iterator[Automation]:
+    """Every workflow step inside this block is recorded as made by the automation `name`
+    (its history's `via`, its domain events' payload "cause")."""
+    token = _automation.set(Automation(name, cause))
+    try:
+        yield _automation.get()
+    finally:
+        _automation.reset(token)
+
+
+def current_automation() -> Automation | None:
+    return _automation.get()
+
+
 class _Change:
     """Collects one call's field changes and their events, then saves them together."""
 
@@ -42,6 +75,7 @@ class _Change:
         self.events: list[Event] = []
         self.domain_events: list[DomainEvent] = []
         self.edited: set[str] = set()
+        self.automation = _automation.get()
 
     def set(self, field: str, value, *, action: str = "changed", reason: str = "") -> bool:
         old = getattr(self.ticket, field)
@@ -63,6 +97,8 @@ class _Change:
         ticket = ticket or self.ticket
         if any(e.name == name and e.ticket is ticket for e in self.domain_events):
             return
+        if self.automation is not None:
+            payload["cause"] = self.automation.cause
         self.domain_events.append(events.event(name, ticket, by=self.by, at=self.now, **payload))
 
     def log(self, action: str, *, field: str = "", old="", new="", reason: str = "", ticket=None):
@@ -81,6 +117,7 @@ class _Change:
                 old_value=_display(old),
                 new_value=_display(new),
                 reason=reason,
+                via=self.automation.name if self.automation else "",
             )
         )
 
