@@ -28,7 +28,7 @@ from tickets.models import DomainEvent, Ticket
 logger = logging.getLogger(__name__)
 
 CREATED = "created"
-UPDATED = "updated"
+UPDATED = "updated"  # payload "fields", "changes": {field: [old, new]}, rows by id
 PROGRESSED = "progressed"
 REGRESSED = "regressed"
 CLOSED = "closed"  # payload field "resolved", new: true or false

@@ -43,6 +43,7 @@ EVENT_LABELS = {
     "approval_requested": "asked the customer to approve",
     "approval_given": "approved",
     "approval_refused": "refused the approval",
+    "automation_ran": "ran",
 }
 FIELD_LABELS = {
     "custom_fields": "custom fields",

@@ -14,6 +14,7 @@ Callers import from here; the package is split by concern:
 - lifecycle: stages and statuses, merge and links, the customer's approvals
 - intake: registering a request
 - sweep: the escalation sweep's batch steps and notifications
+- runs: the history line of an automation's run (its changes are the steps' own)
 
 Each module imports only from those above it in this list.
 """
@@ -58,6 +59,7 @@ from tickets.workflow.lifecycle import (
     restore_ticket,
     unlink_tickets,
 )
+from tickets.workflow.runs import record_automation_run
 from tickets.workflow.sweep import (
     escalate_tickets,
     flag_overdue,
@@ -104,6 +106,7 @@ __all__ = [
     "mark_read",
     "mark_unread",
     "merge_ticket",
+    "record_automation_run",
     "record_notified",
     "pin_note",
     "postpone_ticket",

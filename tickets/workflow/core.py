@@ -74,7 +74,8 @@ class _Change:
         self.fields: set[str] = set()
         self.events: list[Event] = []
         self.domain_events: list[DomainEvent] = []
-        self.edited: set[str] = set()
+        # field → [first old, last new] of the edits told together as UPDATED
+        self.edited: dict[str, list] = {}
         self.automation = _automation.get()
 
     def set(self, field: str, value, *, action: str = "changed", reason: str = "") -> bool:
@@ -106,7 +107,8 @@ class _Change:
         if told:
             self.tell(told, ticket=ticket, field=field, old=_payload(old), new=_payload(new))
         elif field and action in EDITS and (ticket or self.ticket) is self.ticket:
-            self.edited.add(field)
+            first_old = self.edited.get(field, [_payload(old)])[0]
+            self.edited[field] = [first_old, _payload(new)]
         self.events.append(
             Event(
                 ticket=ticket or self.ticket,
@@ -123,8 +125,8 @@ class _Change:
 
     def announcements(self) -> list[DomainEvent]:
         if self.edited:
-            self.tell(events.UPDATED, fields=sorted(self.edited))
-            self.edited = set()
+            self.tell(events.UPDATED, fields=sorted(self.edited), changes=self.edited)
+            self.edited = {}
         return self.domain_events
 
     def save(self) -> Ticket:
@@ -155,7 +157,7 @@ EDITS = {"changed", "moved", "status_changed", "postponed", "assigned", "tagged"
 
 def _payload(value):
     """A value as the event's JSON: a model row by its id."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if value is None or isinstance(value, bool | int | float | str | dict | list):
         return value
     return getattr(value, "pk", None) or str(value)
 
