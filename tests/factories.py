@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tickets import workflow
 from tickets.models import (
+    Activity,
     Approval,
     Attachment,
     Category,
@@ -257,3 +258,15 @@ class ApprovalFactory(factory.django.DjangoModelFactory):
     stage = factory.LazyAttribute(lambda a: a.ticket.queue.stages.filter(state=1).first())
     text = "A quote: 300 EUR"
     requested_at = factory.LazyFunction(timezone.now)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    """An open activity, written directly; tests of the history schedule through the
+    workflow instead."""
+
+    class Meta:
+        model = Activity
+
+    ticket = factory.SubFactory(TicketFactory)
+    title = factory.Sequence(lambda n: f"Activity {n}")
+    created_at = factory.LazyFunction(timezone.now)

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from tickets.models import Attachment, Contact, Message, Queue, Status, Ticket
+from tickets.models import Activity, Attachment, Contact, Message, Queue, Status, Ticket
 
 
 def is_agent(user: AbstractBaseUser) -> bool:
@@ -29,6 +29,13 @@ def visible_tickets(user: AbstractBaseUser) -> QuerySet[Ticket]:
     if sees_everything(user):
         return Ticket.objects.all()
     return Ticket.objects.filter(queue__in=queues_for(user).values("pk"))
+
+
+def visible_activities(user: AbstractBaseUser) -> QuerySet[Activity]:
+    """Activities on the requests the agent may see."""
+    if sees_everything(user):
+        return Activity.objects.all()
+    return Activity.objects.filter(ticket__queue__in=queues_for(user).values("pk"))
 
 
 def get_ticket_for_agent(user: AbstractBaseUser, number: str) -> Ticket:

@@ -22,6 +22,7 @@ from mptt.forms import TreeNodeChoiceField, TreeNodeMultipleChoiceField
 
 from tickets import accounts, events, workflow
 from tickets.models import (
+    Activity,
     Approval,
     Attachment,
     Category,
@@ -370,6 +371,7 @@ class QueueAdmin(ExplainProtectedMixin, CategoryChoicesMixin, admin.ModelAdmin):
                     "categories",
                     "signature",
                     "calendar",
+                    "open_activities_block_close",
                 ],
                 "description": "A new queue gets its New and Closed stages by itself; add "
                 "the in-progress steps between them under Stages.",
@@ -556,6 +558,16 @@ class ApprovalAdmin(ReadOnlyAdmin):
     search_fields = ["ticket__number", "text"]
 
 
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    """Scheduled, done and cancelled through the workflow (desk, automations) only."""
+
+    list_display = ["title", "ticket", "state", "assignee", "team", "due_at", "via", "closed_at"]
+    list_filter = ["state", "due_at"]
+    list_select_related = ["ticket", "assignee", "team"]
+    search_fields = ["title", "ticket__number"]
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["at", "ticket", "action", "field", "old_value", "new_value", "actor"]
@@ -601,6 +613,16 @@ class MessageInline(ReadOnlyInline):
     @admin.display(description="message")
     def excerpt(self, message):
         return Truncator(message.body_text or message.subject).chars(120)
+
+
+class ActivityInline(ReadOnlyInline):
+    model = Activity
+    fields = ["title", "state", "assignee", "team", "due_at", "via", "closed_by", "closed_at"]
+    readonly_fields = fields
+    verbose_name_plural = "activities"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("assignee", "team", "closed_by")
 
 
 class EventInline(ReadOnlyInline):
@@ -810,7 +832,7 @@ class TicketAdmin(CategoryChoicesMixin, admin.ModelAdmin):
     search_fields = ["number", "subject", "contact__email"]
     autocomplete_fields = ["contact", "tags"]
     readonly_fields = TICKET_READONLY_FIELDS
-    inlines = [MessageInline, EventInline]
+    inlines = [MessageInline, ActivityInline, EventInline]
     view_on_site = False  # get_absolute_url is this very page
     actions = [
         "progress",

@@ -43,6 +43,8 @@ MESSAGE_RECEIVED = "message_received"
 MESSAGE_SENT = "message_sent"
 COLLEAGUE_ASKED = "colleague_asked"
 ESCALATED = "escalated"
+ACTIVITY_SCHEDULED = "activity_scheduled"  # payload "activity": its id
+ACTIVITY_CLOSED = "activity_closed"  # payload "activity", "state": done or cancelled
 
 NAMES = (
     CREATED,
@@ -61,6 +63,8 @@ NAMES = (
     MESSAGE_SENT,
     COLLEAGUE_ASKED,
     ESCALATED,
+    ACTIVITY_SCHEDULED,
+    ACTIVITY_CLOSED,
 )
 
 MAX_ATTEMPTS = 10

@@ -1,8 +1,11 @@
-"""The desk's request lists: which requests, in which order.
+"""The desk's request lists: which requests, in which order; and "My activities".
 
 Every choice an agent is offered (queues, stages, teams, owners) is limited to what they
-can see, and the list itself always starts from tickets.access.visible_tickets.
+can see, and the list itself always starts from tickets.access.visible_tickets (the
+activities from visible_activities).
 """
+
+from datetime import datetime, time
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -10,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.http import QueryDict
 from django.utils import timezone
 from django_filters import (
     BooleanFilter,
@@ -23,7 +27,7 @@ from mptt.forms import TreeNodeChoiceField
 
 from tickets import search
 from tickets.access import queues_for, sees_everything
-from tickets.models import Category, Channel, Priority, Stage, Status, Tag, Ticket
+from tickets.models import Activity, Category, Channel, Priority, Stage, Status, Tag, Ticket
 
 # Columns a list can be sorted by: the `sort=` value → the fields it orders by.
 SORTS = {
@@ -275,3 +279,40 @@ class TicketFilter(FilterSet):
 
     def filter_unread(self, queryset, name, value):
         return queryset.filter(is_unread=True) if value else queryset
+
+
+class ActivityFilter(FilterSet):
+    """Filters of "My activities". Without a state chosen it shows the open ones."""
+
+    ANY_STATE = "any"
+
+    state = ChoiceFilter(
+        choices=[*Activity.State.choices, (ANY_STATE, "Any state")],
+        method="filter_state",
+        empty_label=None,
+    )
+    due_before = DateFilter(method="filter_due_before", widget=_date(), label="Due before")
+    queue = ModelChoiceFilter(
+        queryset=_visible_queues, field_name="ticket__queue", label="Queue", empty_label="Any queue"
+    )
+
+    class Meta:
+        model = Activity
+        fields = []
+
+    def __init__(self, data=None, queryset=None, *, request, **kwargs):
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        data.setdefault("state", Activity.State.OPEN)
+        super().__init__(data, queryset, request=request, **kwargs)
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset).order_by(F("due_at").asc(nulls_last=True), "pk")
+
+    def filter_state(self, queryset, name, value):
+        return queryset if value == self.ANY_STATE else queryset.filter(state=value)
+
+    def filter_due_before(self, queryset, name, value):
+        # From the local midnight that starts the day, on the column itself: a date
+        # taken of the column would keep the index from serving the range.
+        start = timezone.make_aware(datetime.combine(value, time.min))
+        return queryset.filter(due_at__lt=start)

@@ -44,6 +44,9 @@ EVENT_LABELS = {
     "approval_given": "approved",
     "approval_refused": "refused the approval",
     "automation_ran": "ran",
+    "activity_scheduled": "scheduled",
+    "activity_done": "completed",
+    "activity_cancelled": "cancelled",
 }
 FIELD_LABELS = {
     "custom_fields": "custom fields",

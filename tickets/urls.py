@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from tickets.views.desk import create, dashboard, lists, people, request
+from tickets.views.desk import activities, create, dashboard, lists, people, request
 
 app_name = "desk"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     *request.urlpatterns,
     *people.urlpatterns,
     *dashboard.urlpatterns,
+    *activities.urlpatterns,
 ]

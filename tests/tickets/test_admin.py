@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import (
+    ActivityFactory,
     AdminFactory,
     ApprovalFactory,
     AttachmentFactory,
@@ -32,6 +33,7 @@ from tests.factories import (
 from tickets import events, workflow
 from tickets.admin import TicketForm
 from tickets.models import (
+    Activity,
     Approval,
     Attachment,
     BusinessCalendar,
@@ -79,11 +81,12 @@ EXAMPLES = {
     CustomField: CustomFieldFactory,
     SavedView: SavedViewFactory,
     Approval: ApprovalFactory,
+    Activity: ActivityFactory,
     NumberCounter: lambda: NumberCounter.objects.create(key="REQ-2026-{seq:06}", last_value=41),
     DomainEvent: lambda: events.publish([events.event(events.MESSAGE_SENT, TicketFactory())])[0],
 }
 # Written only by the workflow or the numbering: the admin shows them, nothing more.
-READ_ONLY = {Message, Attachment, Event, NumberCounter, Approval, DomainEvent}
+READ_ONLY = {Message, Attachment, Event, NumberCounter, Approval, Activity, DomainEvent}
 # Configured in escalation's admin, beside the hooks a level may run (tests/escalation).
 CONFIGURED_IN_ESCALATION = {BusinessCalendar, OpeningHours, Holiday, EscalationLevel}
 
@@ -145,6 +148,7 @@ def ticket_data(ticket: Ticket, **changes) -> dict:
         "related_address": ticket.related_address,
         "custom_fields": json.dumps(ticket.custom_fields),
         **formset("messages"),
+        **formset("activities"),
         **formset("events"),
         **changes,
     }

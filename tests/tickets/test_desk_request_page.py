@@ -108,6 +108,9 @@ ENDPOINTS = [
     ("post", "request_unlink", ["X-1"]),
     ("get", "request_print", []),
     ("post", "request_email", []),
+    ("post", "request_activity_add", []),
+    ("post", "request_activity_done", [1]),
+    ("post", "request_activity_cancel", [1]),
 ]
 
 
@@ -318,16 +321,22 @@ def test_related_requests_show_on_both_pages(agent_client, ticket, queue, agent)
 # Query counts
 
 
-def test_page_query_count_does_not_grow_with_the_number_of_messages(
+def test_page_query_count_does_not_grow_with_the_number_of_messages_or_activities(
     agent_client, queue, agent, django_assert_max_num_queries
 ):
     small, large = TicketFactory(queue=queue), TicketFactory(queue=queue)
+    team = TeamFactory()
     for ticket, count in ((small, 5), (large, 50)):
         for n in range(count):
             message = MessageFactory(ticket=ticket, body_text=f"message {n}")
             AttachmentFactory(message=message)
             workflow.add_note(ticket, text=f"note {n}", by=agent)
-    with django_assert_max_num_queries(26) as small_queries:
+            activity = workflow.schedule_activity(
+                ticket, title=f"task {n}", assignee=UserFactory(), team=team, by=agent
+            )
+            if n % 2:
+                workflow.complete_activity(activity, by=UserFactory())
+    with django_assert_max_num_queries(27) as small_queries:
         assert page(agent_client, small).status_code == 200
     with django_assert_max_num_queries(len(small_queries)) as large_queries:
         assert page(agent_client, large).status_code == 200

@@ -1,3 +1,4 @@
+from .activity import Activity
 from .approval import Approval
 from .calendar import BusinessCalendar, Holiday, OpeningHours
 from .config import (
@@ -24,6 +25,7 @@ from .ticket import Channel, Ticket, TimeCounter, TimeSpent
 from .workspace import SavedView
 
 __all__ = [
+    "Activity",
     "Approval",
     "BusinessCalendar",
     "Attachment",

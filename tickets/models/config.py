@@ -200,6 +200,10 @@ class Queue(models.Model):
         verbose_name="business-hours calendar",
         help_text="With a calendar every clock counts business minutes; without, wall-clock.",
     )
+    open_activities_block_close = models.BooleanField(
+        default=False,
+        help_text="A request in this queue cannot be closed while it has an open activity.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -12,6 +12,7 @@ Callers import from here; the package is split by concern:
 - conversation: messages, notes, email, colleagues asked in
 - editing: a request's properties, owner and team, tags (edit_request does all at once)
 - lifecycle: stages and statuses, merge and links, the customer's approvals
+- activities: the tasks on a request, and their due times in business hours
 - intake: registering a request
 - sweep: the escalation sweep's batch steps and notifications
 - runs: the history line of an automation's run (its changes are the steps' own)
@@ -19,6 +20,12 @@ Callers import from here; the package is split by concern:
 Each module imports only from those above it in this list.
 """
 
+from tickets.workflow.activities import (
+    business_due,
+    cancel_activity,
+    complete_activity,
+    schedule_activity,
+)
 from tickets.workflow.conversation import (
     add_message,
     add_note,
@@ -89,8 +96,11 @@ __all__ = [
     "assign_ticket",
     "attach_files",
     "automated",
+    "business_due",
+    "cancel_activity",
     "change_status",
     "close_ticket",
+    "complete_activity",
     "create_ticket",
     "current_automation",
     "decide_approval",
@@ -117,6 +127,7 @@ __all__ = [
     "reply_to_customer",
     "request_approval",
     "restore_ticket",
+    "schedule_activity",
     "send_email",
     "set_tags",
     "unlink_tickets",

@@ -207,6 +207,7 @@ def close_ticket(
         raise WorkflowError("Say whether the request was resolved.")
     if ticket.base_status == Status.Base.CLOSED:
         raise WorkflowError(f"{ticket.number} is already closed.")
+    _ensure_no_open_activities(ticket)
     change = _Change(ticket, by=by, now=now)
     change.set("stage", ticket.queue.stage(Stage.State.CLOSED), action="closed")
     _set_status(change, _status_for(Status.Base.CLOSED, status))
@@ -216,6 +217,23 @@ def close_ticket(
     change.set_quietly("alert_at", None)
     change.set_quietly("awaiting_external", False)
     return change.save()
+
+
+def _ensure_no_open_activities(ticket: Ticket) -> None:
+    """The queue's choice: its requests are closed only once their tasks are finished.
+    Merging and deleting are not closing, and are not held up."""
+    if not ticket.queue.open_activities_block_close:
+        return
+    count = ticket.activities.open().count()
+    if count == 1:
+        raise WorkflowError(
+            f"{ticket.number} has an open activity; finish or cancel it before you close it."
+        )
+    if count:
+        raise WorkflowError(
+            f"{ticket.number} has {count} open activities; "
+            "finish or cancel them before you close it."
+        )
 
 
 @transaction.atomic

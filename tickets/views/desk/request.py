@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
 from tickets.access import get_ticket_for_agent, visible_tickets
+from tickets.forms.activities import ActivityForm
 from tickets.forms.request import (
     ApprovalForm,
     AskForm,
@@ -50,12 +51,13 @@ ACTION_FORMS = {
     "merge": MergeForm,
     "link": LinkForm,
     "approval": ApprovalForm,
+    "activity": ActivityForm,
 }
 
 # Panels that load their form when first opened (they are opened now and then); reply,
 # note and link are in the page from the start. One that comes back with errors is
 # rendered in place, open.
-LAZY_PANELS = ("ask", "forward", "regress", "postpone", "close", "merge", "approval")
+LAZY_PANELS = ("ask", "forward", "regress", "postpone", "close", "merge", "approval", "activity")
 
 
 # The page
@@ -97,6 +99,9 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         "collaborators": list(ticket.collaborators.all()),
         "merged_tickets": list(ticket.merged_tickets.all()),
         "approvals": list(ticket.approvals.select_related("stage").order_by("-requested_at")),
+        "activities": list(
+            ticket.activities.select_related("assignee", "team", "closed_by").open_first()
+        ),
         "first_response": ticket.replied_at - ticket.created_at if ticket.replied_at else None,
         "timeline": _timeline(request, ticket),
         **summary,
@@ -129,6 +134,7 @@ def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -
     """Which actions apply to the request as it is now."""
     names = ["reply", "note", "ask", "forward", "progress", "regress", "postpone", "reactivate"]
     names += ["close", "delete", "restore", "merge", "link", "email", "print", "approval"]
+    names += ["activity", "close_activity"]
     actions = dict.fromkeys(names, False)
     if ticket.base_status == Status.Base.DELETED:
         return actions | {"restore": True}
@@ -153,6 +159,9 @@ def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -
         "email": has_contact,
         "print": True,
         "approval": has_contact and ticket.is_open and next_stage is not None,
+        "activity": ticket.is_open,
+        # A closed request's activities can still be finished or cancelled.
+        "close_activity": True,
     }
 
 
@@ -399,6 +408,44 @@ def ask_approval(request, number):
     )
 
 
+# Activities
+
+
+@agent_required
+@require_POST
+def activity_add(request, number):
+    def act(ticket, data):
+        workflow.schedule_activity(ticket, by=request.user, **data)
+
+    return _run_form(request, number, "activity", act, "The activity is scheduled.")
+
+
+@agent_required
+@require_POST
+def activity_done(request, number, pk):
+    ticket = get_ticket_for_agent(request.user, number)
+    activity = get_object_or_404(ticket.activities, pk=pk)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.complete_activity(activity, by=request.user),
+        f"“{activity.title}” is done.",
+    )
+
+
+@agent_required
+@require_POST
+def activity_cancel(request, number, pk):
+    ticket = get_ticket_for_agent(request.user, number)
+    activity = get_object_or_404(ticket.activities, pk=pk)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.cancel_activity(activity, by=request.user),
+        f"“{activity.title}” is cancelled.",
+    )
+
+
 # Lifecycle: stages and status
 
 
@@ -606,6 +653,17 @@ urlpatterns = [
     path("requests/<str:number>/ask/", ask, name="request_ask"),
     path("requests/<str:number>/forward/", forward, name="request_forward"),
     path("requests/<str:number>/approval/", ask_approval, name="request_approval"),
+    path("requests/<str:number>/activities/", activity_add, name="request_activity_add"),
+    path(
+        "requests/<str:number>/activities/<int:pk>/done/",
+        activity_done,
+        name="request_activity_done",
+    ),
+    path(
+        "requests/<str:number>/activities/<int:pk>/cancel/",
+        activity_cancel,
+        name="request_activity_cancel",
+    ),
     path("requests/<str:number>/progress/", progress, name="request_progress"),
     path("requests/<str:number>/regress/", regress, name="request_regress"),
     path("requests/<str:number>/postpone/", postpone, name="request_postpone"),
