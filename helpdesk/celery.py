@@ -24,4 +24,8 @@ app.conf.beat_schedule = {
     # An event whose after-commit dispatch failed or never ran is a minute old before it is
     # dispatched again, so the tick need not be finer.
     "domain-events": {"task": "tickets.tasks.redispatch_events", "schedule": 60.0},
+    # A webhook's first retry is due a minute after it failed (webhooks.BACKOFF).
+    "webhook-retries": {"task": "integrations.tasks.retry_webhooks", "schedule": 60.0},
+    # Time-based rules count in hours; a minute's tick runs each within a minute of due.
+    "time-rules": {"task": "automations.tasks.run_time_rules", "schedule": 60.0},
 }

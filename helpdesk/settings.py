@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "escalation",
     "mailgateway",
     "integrations",
+    "automations",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",
 ]

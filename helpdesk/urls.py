@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("desk/notifications/", include("escalation.urls")),
+    path("desk/automations/", include("automations.urls")),
     path("desk/", include("tickets.urls")),
     path("portal/", include("tickets.views.portal")),
     # Stored files are not served from MEDIA_URL, not even under DEBUG: every download

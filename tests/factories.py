@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from automations.models import Action, Condition, Macro, Rule
 from tickets import workflow
 from tickets.models import (
     Activity,
@@ -270,3 +271,37 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     ticket = factory.SubFactory(TicketFactory)
     title = factory.Sequence(lambda n: f"Activity {n}")
     created_at = factory.LazyFunction(timezone.now)
+
+
+class RuleFactory(factory.django.DjangoModelFactory):
+    """An active rule on new requests, without conditions or actions until given some."""
+
+    class Meta:
+        model = Rule
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    trigger = "created"
+    is_active = True
+
+
+class ConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Condition
+
+    rule = factory.SubFactory(RuleFactory)
+    field = Condition.Field.SUBJECT
+    operator = Condition.Operator.CONTAINS
+
+
+class MacroFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Macro
+
+    name = factory.Sequence(lambda n: f"Macro {n}")
+
+
+class ActionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Action
+
+    kind = Action.Kind.ADD_NOTE
