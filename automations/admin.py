@@ -2,6 +2,7 @@
 conditions or actions name a deleted row is listed as broken (it is skipped until fixed)."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -10,17 +11,45 @@ from automations.forms import ActionForm, ConditionForm
 from automations.models import Action, Condition, Macro, Rule, RuleRun
 
 
-class ConditionInline(admin.TabularInline):
+class PlainChoices:
+    """Plain selects for the rows a condition or action names: the add/change/view icons
+    beside each of ten of them, on every row, hid the form."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(formfield.widget, RelatedFieldWidgetWrapper):
+            formfield.widget = formfield.widget.widget
+        return formfield
+
+
+class ConditionInline(PlainChoices, admin.TabularInline):
     model = Condition
     form = ConditionForm
     extra = 0
 
 
-class RuleActionInline(admin.StackedInline):
+class RuleActionInline(PlainChoices, admin.StackedInline):
     model = Action
     form = ActionForm
     fk_name = "rule"
     extra = 0
+    fieldsets = [
+        (None, {"fields": [("order", "kind"), "value"]}),
+        (
+            "The row it sets or names",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("user", "team"),
+                    ("priority", "category", "status"),
+                    ("tag", "custom_field", "stage"),
+                ],
+            },
+        ),
+        ("Email", {"classes": ["collapse"], "fields": [("template", "recipient")]}),
+        ("Webhook or provisioning", {"classes": ["collapse"], "fields": [("url", "secret")]}),
+        ("Hours", {"classes": ["collapse"], "fields": ["hours"]}),
+    ]
 
 
 class MacroActionInline(RuleActionInline):

@@ -271,9 +271,13 @@ class DryRun:
 
 
 def dry_run(rule: Rule, *, sample: int = 20) -> DryRun:
-    """Which open requests the rule's conditions match now, before it is switched on."""
+    """Which open requests the rule's conditions match now, before it is switched on; for
+    a time-based rule, those whose time has come too."""
     where = to_q(rule)
-    matching = Ticket.objects.open().filter(where.q).order_by("-updated_at", "pk")
+    if rule.trigger == Trigger.TIME:
+        matching = due_for(rule, timezone.now())
+    else:
+        matching = Ticket.objects.open().filter(where.q).order_by("-updated_at", "pk")
     return DryRun(
         count=matching.count(),
         sample=list(matching.select_related("queue", "stage", "status")[:sample]),

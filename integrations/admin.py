@@ -23,14 +23,18 @@ class AttemptInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # The log is part of the delivery: whoever may read one reads the other.
+        return request.user.has_perm("integrations.view_webhookdelivery")
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: read-only (the secret is never shown), with "deliver again"."""
 
     list_display = [
-        "created_at", "topic", "event", "url", "state", "attempts", "last_status",
-        "next_attempt_at",
+        "created_at", "delivery_id", "topic", "event", "url", "state", "attempts",
+        "last_status", "next_attempt_at",
     ]  # fmt: skip
     list_filter = ["state", "topic"]
     search_fields = ["url", "reference", "delivery_id", "event"]
@@ -46,13 +50,21 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # written by integrations.webhooks only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log of what was sent stays
+
     @admin.action(description="Deliver again now", permissions=["deliver"])
     def deliver_again(self, request, queryset):
         for delivery in queryset:
             attempt = webhooks.redeliver(delivery)
+            delivery.refresh_from_db(fields=["state"])
             if attempt.error:
+                then = "given up" if delivery.state == delivery.State.FAILED else "will retry"
                 self.message_user(
-                    request, f"{delivery.delivery_id}: {attempt.error}", messages.WARNING
+                    request, f"{delivery.delivery_id}: {attempt.error} ({then})", messages.WARNING
                 )
             else:
                 self.message_user(request, f"{delivery.delivery_id}: delivered ({attempt.status}).")

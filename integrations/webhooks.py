@@ -161,7 +161,7 @@ def _attempt(delivery: WebhookDelivery, *, now: datetime) -> DeliveryAttempt:
     try:
         response = http.request("POST", delivery.url, content=body, headers=headers)
         status = response.status
-        excerpt = response.body[:EXCERPT].decode("utf-8", errors="replace")
+        excerpt = response.body[: EXCERPT * 4].decode("utf-8", errors="replace")[:EXCERPT]
         if not response.ok:
             error = f"HTTP {response.status} {response.reason}".strip()
     except http.Refused as refusal:

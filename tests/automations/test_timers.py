@@ -109,3 +109,18 @@ def test_the_beat_task_runs_the_sweep(queue, agent):
     timed_rule(TimeBasis.IDLE, 1)
     TicketFactory(queue=queue, by=agent, now=timezone.now() - timedelta(hours=2))
     assert tasks.run_time_rules() == 1
+
+
+def test_the_dry_run_of_a_time_rule_counts_only_those_whose_time_has_come(queue, agent):
+    rule = timed_rule(TimeBasis.IDLE, 24)
+    TicketFactory(queue=queue, by=agent, now=timezone.now() - timedelta(hours=30))
+    TicketFactory(queue=queue, by=agent)
+    result = engine.dry_run(rule)
+    assert result.count == 1
+    assert not ticket_notes()
+
+
+def ticket_notes():
+    from tickets.models import Message
+
+    return list(Message.objects.filter(kind="note"))

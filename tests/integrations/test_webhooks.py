@@ -60,7 +60,9 @@ def test_the_signature_fails_with_another_secret_a_changed_body_or_an_old_time(r
     assert not webhooks.verify("other", headers, body)
     assert not webhooks.verify("s3cret", headers, body.replace(b"Printer", b"Pr1nter"))
     later = timezone.now() + timedelta(minutes=10)
-    assert not webhooks.verify("s3cret", headers, body, now=later)
+    assert not webhooks.verify("s3cret", headers, body, now=later)  # a replay, later
+    earlier = timezone.now() - timedelta(minutes=10)
+    assert not webhooks.verify("s3cret", headers, body, now=earlier)
     assert not webhooks.verify("s3cret", {**headers, "X-Helpdesk-Timestamp": "soon"}, body)
 
 
@@ -192,3 +194,32 @@ def test_delivering_again_needs_the_change_permission(client, receiver):
     )
     assert answer.status_code == 200  # the list again, without the action
     assert not receiver.seen
+
+
+def test_the_admin_list_has_a_constant_query_count(client, django_assert_max_num_queries):
+    client.force_login(AdminFactory())
+
+    def make(count):
+        for _ in range(count):
+            queued("https://hooks.example/in")
+
+    make(2)
+    with django_assert_max_num_queries(20) as few:
+        client.get("/admin/integrations/webhookdelivery/")
+    make(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get("/admin/integrations/webhookdelivery/")
+    assert page.content.decode().count("https://hooks.example/in") >= 22
+
+
+def test_a_staff_reader_sees_the_attempt_log(client, receiver):
+    from django.contrib.auth.models import Permission
+
+    delivery = queued(f"{receiver.url}/in")
+    webhooks.attempt_pending(delivery.pk)
+    reader = UserFactory(is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_webhookdelivery"))
+    client.force_login(reader)
+    page = client.get(f"/admin/integrations/webhookdelivery/{delivery.pk}/change/")
+    assert page.status_code == 200
+    assert "Delivery attempt" in page.content.decode()
