@@ -113,9 +113,15 @@ def run(action: Action, facts: Facts, *, by: Actor, now: datetime, source) -> st
             return f"activity “{action.value}”"
         case K.REQUEST_APPROVAL:
             approval = workflow.request_approval(
-                ticket, text=action.value, stage=action.stage, by=by, now=now
+                ticket,
+                text=action.value,
+                stage=action.stage,
+                approver=action.user,
+                team=action.team,
+                by=by,
+                now=now,
             )
-            return f"approval asked for {approval.stage.name}"
+            return f"approval asked of {approval.asked} for {approval.stage.name}"
         case K.WEBHOOK | K.PROVISION:
             delivery = webhooks.enqueue(
                 url=action.url,

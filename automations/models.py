@@ -297,7 +297,10 @@ class Action(Target):
         SEND_EMAIL = "send_email", "Send an email from a template"
         ADD_NOTE = "add_note", "Add an internal note"
         SCHEDULE_ACTIVITY = "schedule_activity", "Schedule an activity"
-        REQUEST_APPROVAL = "request_approval", "Ask the contact to approve"
+        REQUEST_APPROVAL = (
+            "request_approval",
+            "Ask for approval (the user, the team, else the contact)",
+        )
         WEBHOOK = "webhook", "Call a webhook"
         PROVISION = "provision", "Call a provisioning endpoint"
 

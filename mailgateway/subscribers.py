@@ -40,7 +40,9 @@ def mail_approval_request(event: DomainEvent) -> None:
         .filter(pk=event.payload["approval"])
         .first()
     )
-    if approval is None or approval.ticket.contact is None:
+    if approval is None or approval.asks != Approval.Asks.CONTACT:
+        return  # an agents' approval is decided on the request page
+    if approval.ticket.contact is None:
         return
     context = approvals.mail_context(approval)
     subject, body = render_to_string("emails/portal_approval.txt", context).split("\n", 1)

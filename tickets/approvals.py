@@ -22,7 +22,12 @@ def approval_for_token(token: str) -> Approval | None:
         pk = signing.loads(token, salt=SALT, max_age=LINK_DAYS * 24 * 3600)
     except signing.BadSignature:
         return None
-    return Approval.objects.select_related("ticket__contact", "stage").filter(pk=pk).first()
+    return (
+        Approval.objects.for_customer()
+        .select_related("ticket__contact", "stage")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def mail_context(approval: Approval) -> dict:

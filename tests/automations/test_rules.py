@@ -323,3 +323,13 @@ def test_without_rules_for_a_trigger_its_events_are_not_even_kept(queue, agent, 
     with committed():
         workflow.update_ticket(ticket, subject="Now a rule listens", by=agent)
     assert [t.name for t in reloaded(ticket).tags.all()] == ["heard"]
+
+
+def test_a_rule_asks_a_team_to_approve(queue, agent, committed):
+    team = TeamFactory(name="Managers")
+    rule_on(Trigger.CREATED, {"kind": K.REQUEST_APPROVAL, "value": "Sign off", "team": team})
+    with committed():
+        ticket = TicketFactory(queue=queue, by=agent)
+    approval = ticket.approvals.get()
+    assert (approval.asks, approval.approver_team) == ("agents", team)
+    assert RuleRun.objects.get().changes == ["approval asked of team Managers for Triage"]

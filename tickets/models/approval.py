@@ -1,13 +1,25 @@
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 
 from .config import Stage
 from .ticket import Ticket
 
 
+class ApprovalQuerySet(models.QuerySet):
+    def for_customer(self):
+        """The approvals the contact decides (the portal's), not the agents'."""
+        return self.filter(asks=Approval.Asks.CONTACT)
+
+
 class Approval(models.Model):
-    """The contact's yes or no to something (a quote) before the request may progress into
-    `stage`. Only tickets.workflow creates and decides them."""
+    """A yes or no to something (a quote) before the request may progress into `stage`:
+    the contact's, or named agents' (an agent, or any member of a team). Only
+    tickets.workflow creates and decides them."""
+
+    class Asks(models.TextChoices):
+        CONTACT = "contact", "The contact"
+        AGENTS = "agents", "Agents"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="approvals")
     stage = models.ForeignKey(
@@ -26,6 +38,25 @@ class Approval(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approved = models.BooleanField(null=True, blank=True, help_text="Empty while pending.")
+    asks = models.CharField(max_length=10, choices=Asks.choices, default=Asks.CONTACT)
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The agent who decides (with `asks` agents).",
+    )
+    approver_team = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Any member decides (with `asks` agents).",
+    )
+
+    objects = ApprovalQuerySet.as_manager()
 
     class Meta:
         ordering = ["requested_at", "pk"]
@@ -40,3 +71,28 @@ class Approval(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.decided_at is None
+
+    @property
+    def asked(self) -> str:
+        """Who is asked, in words."""
+        if self.asks == self.Asks.CONTACT:
+            return "the customer"
+        names = (
+            [self.approver.get_full_name() or self.approver.get_username()] if self.approver else []
+        )
+        names += [f"team {self.approver_team.name}"] if self.approver_team else []
+        return " or ".join(names) or "any agent"
+
+    def may_decide(self, user) -> bool:
+        """Whether this agent decides it: the approver, a member of the team, or — when
+        both are gone since — any agent who sees the request."""
+        if self.asks != self.Asks.AGENTS or user is None:
+            return False
+        if self.approver_id is None and self.approver_team_id is None:
+            return True
+        if self.approver_id == user.pk:
+            return True
+        return (
+            self.approver_team_id is not None
+            and user.groups.filter(pk=self.approver_team_id).exists()
+        )

@@ -254,7 +254,7 @@ def _render_request(request, ticket: Ticket, reply_form=None):
         "timeline": build_customer_timeline(ticket, request.contact),
         "reply_form": reply_form or ReplyForm(),
         "can_write": ticket.is_open,
-        "approvals": list(ticket.approvals.select_related("stage")),
+        "approvals": list(ticket.approvals.for_customer().select_related("stage")),
     }
     return render(request, "portal/request.html", context)
 
@@ -305,7 +305,7 @@ def close(request, number):
 @require_POST
 def decide(request, number, pk):
     ticket = get_ticket_for_contact(request.contact, number)
-    approval = get_object_or_404(ticket.approvals, pk=pk)
+    approval = get_object_or_404(ticket.approvals.for_customer(), pk=pk)
     _decide(request, approval, request.POST.get("decision"))
     return _back(ticket)
 

@@ -4,9 +4,11 @@ reactivate, close, delete, restore, merge, link; and the customer's approvals.
 
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
 from tickets import events
+from tickets.access import is_agent
 from tickets.models import Approval, Stage, Status, Ticket
 from tickets.workflow.core import (
     Actor,
@@ -15,6 +17,7 @@ from tickets.workflow.core import (
     _ensure_editable,
     _ensure_open,
     _lock,
+    _name,
     _status_for,
 )
 from tickets.workflow.timekeeping import _plan_clocks, _resume_clocks, _switch_counter
@@ -73,13 +76,20 @@ def request_approval(
     text: str,
     by: Actor,
     stage: Stage | None = None,
+    approver: AbstractBaseUser | None = None,
+    team: Group | None = None,
     now: datetime | None = None,
 ) -> Approval:
-    """Ask the contact to approve something (a quote) before the request progresses into
-    `stage` (by default its next one). They decide on the portal or by the mailed link."""
+    """Ask the contact — or, given `approver` and/or `team`, that agent or any member of
+    that team — to approve something (a quote) before the request progresses into
+    `stage` (by default its next one). The contact decides on the portal or by the
+    mailed link, agents on the request page."""
     _lock(ticket)
     _ensure_open(ticket, "ask for an approval")
-    if ticket.contact is None:
+    by_agents = approver is not None or team is not None
+    if approver is not None and not is_agent(approver):
+        raise WorkflowError(f"{_name(approver)} is not an agent and cannot approve in the desk.")
+    if not by_agents and ticket.contact is None:
         raise WorkflowError(f"{ticket.number} is internal: there is nobody to approve.")
     if not text or not text.strip():
         raise WorkflowError("Say what the customer is asked to approve.")
@@ -91,10 +101,17 @@ def request_approval(
         raise WorkflowError(f"An approval for {stage.name} is already waiting.")
     change = _Change(ticket, by=by, now=now)
     approval = Approval.objects.create(
-        ticket=ticket, stage=stage, text=text.strip(), requested_by=by, requested_at=change.now
+        ticket=ticket,
+        stage=stage,
+        text=text.strip(),
+        requested_by=by,
+        requested_at=change.now,
+        asks=Approval.Asks.AGENTS if by_agents else Approval.Asks.CONTACT,
+        approver=approver,
+        approver_team=team,
     )
     change.log("approval_requested", field="approval", new=stage.name, reason=approval.text)
-    change.tell(events.APPROVAL_REQUESTED, approval=approval.pk, stage=stage.pk)
+    change.tell(events.APPROVAL_REQUESTED, approval=approval.pk, stage=stage.pk, asks=approval.asks)
     change.save()
     return approval
 
@@ -103,12 +120,15 @@ def request_approval(
 def decide_approval(
     approval: Approval, *, approved: bool, by: Actor, now: datetime | None = None
 ) -> Approval:
-    """The contact's answer. Decided once: a second answer (a reused link) is refused."""
+    """The answer of whoever is asked (the contact; or the approver or a member of the
+    team). Decided once: a second answer (a reused link) is refused."""
     ticket = _lock(approval.ticket)
     _ensure_editable(ticket)
     approval.refresh_from_db()
     if not approval.is_pending:
         raise WorkflowError("This approval is decided already.")
+    if approval.asks == Approval.Asks.AGENTS and not approval.may_decide(by):
+        raise WorkflowError(f"This approval is for {approval.asked} to decide.")
     change = _Change(ticket, by=by, now=now)
     approval.approved, approval.decided_at, approval.decided_by = bool(approved), change.now, by
     approval.save(update_fields=["approved", "decided_at", "decided_by"])

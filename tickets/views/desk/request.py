@@ -33,7 +33,7 @@ from tickets.forms.request import (
     ReplyForm,
     with_signature,
 )
-from tickets.models import Message, ReplyTemplate, Stage, Status, Ticket
+from tickets.models import Approval, Message, ReplyTemplate, Stage, Status, Ticket
 from tickets.replies import fill, placeholders, render_template, templates_for
 from tickets.timeline import build_timeline
 from tickets.views.desk import agent_required
@@ -98,7 +98,12 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         "related": visible_tickets(request.user).filter(related=ticket).select_related("status"),
         "collaborators": list(ticket.collaborators.all()),
         "merged_tickets": list(ticket.merged_tickets.all()),
-        "approvals": list(ticket.approvals.select_related("stage").order_by("-requested_at")),
+        "approvals": [
+            (approval, approval.is_pending and approval.may_decide(request.user))
+            for approval in ticket.approvals.select_related(
+                "stage", "approver", "approver_team"
+            ).order_by("-requested_at")
+        ],
         "activities": list(
             ticket.activities.select_related("assignee", "team", "closed_by").open_first()
         ),
@@ -355,6 +360,25 @@ def note_pin(request, number, pk):
         ticket,
         lambda: workflow.pin_note(note, pinned=pinned, by=request.user),
         "The note is pinned to the top." if pinned else "The note is unpinned.",
+    )
+
+
+@agent_required
+@require_POST
+def decide_approval(request, number, pk):
+    """An agent's answer to an approval they are asked for."""
+    ticket = get_ticket_for_agent(request.user, number)
+    approval = get_object_or_404(ticket.approvals, pk=pk, asks=Approval.Asks.AGENTS)
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "refuse"):
+        messages.error(request, "Approve or refuse.")
+        return redirect("desk:request", number=ticket.number)
+    approved = decision == "approve"
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.decide_approval(approval, approved=approved, by=request.user),
+        "Approved." if approved else "Refused.",
     )
 
 
@@ -653,6 +677,11 @@ urlpatterns = [
     path("requests/<str:number>/ask/", ask, name="request_ask"),
     path("requests/<str:number>/forward/", forward, name="request_forward"),
     path("requests/<str:number>/approval/", ask_approval, name="request_approval"),
+    path(
+        "requests/<str:number>/approvals/<int:pk>/",
+        decide_approval,
+        name="request_decide_approval",
+    ),
     path("requests/<str:number>/activities/", activity_add, name="request_activity_add"),
     path(
         "requests/<str:number>/activities/<int:pk>/done/",
