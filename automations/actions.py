@@ -17,6 +17,12 @@ from tickets.replies import render_template
 from tickets.workflow import Actor, WorkflowError
 
 K = Action.Kind
+NOBODY = {
+    Action.Recipient.CONTACT: "no contact",
+    Action.Recipient.OWNER: "no owner with an email address",
+    Action.Recipient.TEAM: "no team whose members have email addresses",
+    Action.Recipient.ADDRESS: "no address",
+}
 PROVISIONING = "provisioning"  # the webhooks topic whose answers are kept on the request
 
 
@@ -139,9 +145,7 @@ def _send_email(action: Action, ticket: Ticket, *, by: Actor, now: datetime) -> 
     subject, body = render_template(action.template, ticket, by)
     to = _recipients(action, ticket)
     if not to:
-        raise WorkflowError(
-            f"{ticket.number} has no {action.get_recipient_display().lower()} to mail."
-        )
+        raise WorkflowError(f"{ticket.number} has {NOBODY[action.recipient]} to mail.")
     workflow.send_email(
         ticket,
         by=by,

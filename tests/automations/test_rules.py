@@ -333,3 +333,37 @@ def test_a_rule_asks_a_team_to_approve(queue, agent, committed):
     approval = ticket.approvals.get()
     assert (approval.asks, approval.approver_team) == ("agents", team)
     assert RuleRun.objects.get().changes == ["approval asked of team Managers for Triage"]
+
+
+def test_send_email_to_the_team_and_to_an_address(queue, agent, committed):
+    team = TeamFactory(name="Tier 2")
+    for member in (UserFactory(email="t1@helpdesk.test"), UserFactory(email="t2@helpdesk.test")):
+        member.groups.add(team)
+    template = ReplyTemplateFactory(subject="Heads-up on {number}", body="See {number}.")
+    rule_on(
+        Trigger.CREATED,
+        {"kind": K.SEND_EMAIL, "template": template, "recipient": Action.Recipient.TEAM},
+        {
+            "kind": K.SEND_EMAIL,
+            "template": template,
+            "recipient": "address",
+            "value": "noc@example.org",
+        },
+    )
+    with committed():
+        ticket = TicketFactory(queue=queue, by=agent, team=team)
+    sent = ticket.messages.filter(direction=Message.Direction.OUTBOUND).order_by("pk")
+    assert [m.to for m in sent] == ["t1@helpdesk.test, t2@helpdesk.test", "noc@example.org"]
+    assert not any(m.is_public for m in sent)
+
+
+def test_mail_to_a_team_without_one_fails_the_rule_and_says_why(queue, agent, committed):
+    template = ReplyTemplateFactory()
+    rule_on(Trigger.CREATED, {"kind": K.SEND_EMAIL, "template": template, "recipient": "team"})
+    with committed():
+        ticket = TicketFactory(queue=queue, by=agent)
+    run = RuleRun.objects.get()
+    assert (run.outcome, run.error) == (
+        "failed",
+        f"{ticket.number} has no team whose members have email addresses to mail.",
+    )
