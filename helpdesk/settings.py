@@ -35,11 +35,15 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by the app: no CDN
     "tickets",
     "escalation",
     "mailgateway",
     "integrations",
     "automations",
+    "api",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",
 ]
@@ -128,6 +132,25 @@ LOGOUT_REDIRECT_URL = "login"
 # The portal faces the public, so its pages get a strict Content Security Policy: only our
 # own static files, no inline script or style. Applied to /portal/ only (see
 # tickets.middleware); the desk and the admin keep their inline confirm() handlers.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        # the browsable API and the docs, for a signed-in agent (with CSRF on writes)
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.problem_details",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Helpdesk API",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -25,5 +25,7 @@ urlpatterns = [
     # Stored files are not served from MEDIA_URL, not even under DEBUG: every download
     # goes through the access rules of tickets.views.attachments.
     path("", include("tickets.views.attachments")),
+    path("api/v1/", include("api.urls")),
+    path("", include("api.desk")),
     path("admin/", admin.site.urls),
 ]

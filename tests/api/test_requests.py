@@ -1,0 +1,156 @@
+"""The back-office API's requests: who may see what (the desk's rules), tokens that no
+longer work, cursor pages of a constant query count, and errors as problem details."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from api import tokens
+from tests.factories import PortalContactFactory, QueueFactory, TicketFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bearer(agent):
+    return {"HTTP_AUTHORIZATION": f"Bearer {tokens.issue(agent, name='tests').plaintext}"}
+
+
+def test_an_agent_lists_the_requests_of_their_queues_only(client, queue, agent, bearer):
+    mine = TicketFactory(queue=queue, by=agent, subject="Printer jams")
+    TicketFactory(queue=QueueFactory(), by=agent, subject="Elsewhere")
+    answer = client.get("/api/v1/requests/", **bearer)
+    assert answer.status_code == 200
+    assert [r["number"] for r in answer.json()["results"]] == [mine.number]
+    assert answer.json()["results"][0]["queue"] == "Support"
+
+
+def test_a_request_outside_the_agents_queues_is_404(client, agent, bearer):
+    other = TicketFactory(queue=QueueFactory(), by=agent)
+    answer = client.get(f"/api/v1/requests/{other.number}/", **bearer)
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["status"] == 404
+
+
+def test_one_request_by_its_number(client, queue, agent, bearer):
+    ticket = TicketFactory(queue=queue, by=agent, subject="VPN down")
+    answer = client.get(f"/api/v1/requests/{ticket.number}/", **bearer)
+    assert (answer.status_code, answer.json()["subject"]) == (200, "VPN down")
+
+
+@pytest.mark.parametrize("header", ["", "Bearer hd_nothing_here", "Bearer rubbish", "Basic eA=="])
+def test_without_a_live_token_it_is_401(client, queue, agent, header):
+    TicketFactory(queue=queue, by=agent)
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    answer = client.get("/api/v1/requests/", **extra)
+    assert answer.status_code == 401
+    assert answer["WWW-Authenticate"] == "Bearer"
+    assert answer["Content-Type"] == "application/problem+json"
+
+
+def test_a_revoked_or_expired_token_is_refused(client, agent):
+    revoked = tokens.issue(agent, name="old")
+    tokens.revoke(revoked.token)
+    expiring = tokens.issue(agent, name="short", expires_at=timezone.now() + timedelta(hours=1))
+    for plaintext in (revoked.plaintext, expiring.plaintext):
+        later = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+        if plaintext == expiring.plaintext:
+            assert client.get("/api/v1/requests/", **later).status_code == 200
+            expiring.token.expires_at = timezone.now() - timedelta(seconds=1)
+            expiring.token.save(update_fields=["expires_at"])
+        answer = client.get("/api/v1/requests/", **later)
+        assert answer.status_code == 401
+        assert "unknown, revoked or expired" in answer.json()["detail"]
+
+
+def test_a_portal_contacts_token_does_not_open_the_back_office(client):
+    contact = PortalContactFactory()
+    plaintext = tokens.issue(contact.user, name="mine").plaintext
+    answer = client.get("/api/v1/requests/", HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == "The back-office API is for agents."
+
+
+def test_the_token_is_stored_hashed(agent):
+    issued = tokens.issue(agent, name="CRM")
+    assert issued.plaintext.startswith(f"hd_{issued.token.prefix}_")
+    assert issued.plaintext not in issued.token.digest
+    assert tokens.user_for(issued.plaintext) == agent
+    assert tokens.user_for(issued.plaintext[:-1] + "x") is None
+
+
+def test_filters_are_the_desk_lists_and_a_bad_one_is_a_400_with_the_field(
+    client, queue, agent, bearer
+):
+    TicketFactory(queue=queue, by=agent, channel="phone")
+    TicketFactory(queue=queue, by=agent, channel="email")
+    answer = client.get("/api/v1/requests/?channel=phone", **bearer)
+    assert [r["channel"] for r in answer.json()["results"]] == ["phone"]
+    bad = client.get("/api/v1/requests/?channel=pigeon&created_after=yesterday", **bearer)
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"channel", "created_after"}
+
+
+def test_cursor_pages_walk_every_request_once_in_constant_queries(
+    client, queue, agent, bearer, django_assert_max_num_queries
+):
+    made = {TicketFactory(queue=queue, by=agent).number for _ in range(7)}
+    seen, url = [], "/api/v1/requests/?page_size=3"
+    with django_assert_max_num_queries(12) as first:
+        page = client.get(url, **bearer).json()
+    while True:
+        seen += [r["number"] for r in page["results"]]
+        if not page["next"]:
+            break
+        with django_assert_max_num_queries(len(first.captured_queries)):
+            page = client.get(page["next"], **bearer).json()
+    assert sorted(seen) == sorted(made)
+    for _ in range(30):
+        TicketFactory(queue=queue, by=agent)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.get("/api/v1/requests/?page_size=50", **bearer)
+
+
+def test_a_forged_cursor_is_a_404_not_a_500(client, bearer):
+    answer = client.get("/api/v1/requests/?cursor=not-a-cursor", **bearer)
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == "Invalid cursor"
+
+
+def test_the_schema_and_its_docs_are_served_from_the_app(client):
+    # The schema describes the API, not its data: it is public, as the docs are.
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    assert "/api/v1/requests/{number}/" in schema.json()["paths"]
+    docs = client.get("/api/v1/docs/").content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist" in docs
+    assert "cdn" not in docs.lower()
+
+
+def test_an_agent_creates_and_revokes_a_token_in_the_desk(agent_client, agent):
+    page = agent_client.post("/desk/api-tokens/", {"name": "CRM sync"}).content.decode()
+    assert "shown only this once" in page
+    token = agent.api_tokens.get()
+    assert f"hd_{token.prefix}_" in page
+    listing = agent_client.get("/desk/api-tokens/").content.decode()
+    assert f"hd_{token.prefix}_" not in listing  # never again
+    agent_client.post(f"/desk/api-tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_a_token_form_without_a_name_or_with_a_past_expiry_says_so(agent_client, agent):
+    page = agent_client.post("/desk/api-tokens/", {"name": "", "expires_on": "2020-01-01"})
+    text = page.content.decode()
+    assert "This field is required." in text
+    assert "Choose a day after today." in text
+    assert not agent.api_tokens.exists()
+
+
+def test_another_agents_token_cannot_be_revoked(agent_client):
+    other = tokens.issue(UserFactory(), name="theirs").token
+    assert agent_client.post(f"/desk/api-tokens/{other.pk}/revoke/").status_code == 404
+    other.refresh_from_db()
+    assert other.revoked_at is None
