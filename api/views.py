@@ -1,6 +1,6 @@
 """The back-office API under /api/v1/: what the desk shows an agent, as JSON."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, pagination, permissions, viewsets
 
 from api.serializers import RequestSerializer
@@ -26,8 +26,18 @@ class RequestCursor(pagination.CursorPagination):
     page_size_query_param = "page_size"
 
 
+# The desk list's filters, described for the schema (the view applies them by hand).
+FILTERS = [
+    OpenApiParameter(name, str, description=str(f.label or name))
+    for name, f in TicketFilter.base_filters.items()
+    if name != "sort"
+]
+
+
 @extend_schema_view(
-    list=extend_schema(summary="The requests the agent may see, filtered like the desk list"),
+    list=extend_schema(
+        summary="The requests the agent may see, filtered like the desk list", parameters=FILTERS
+    ),
     retrieve=extend_schema(summary="One request by its number"),
 )
 class RequestViewSet(viewsets.ReadOnlyModelViewSet):

@@ -123,7 +123,10 @@ def test_the_schema_and_its_docs_are_served_from_the_app(client):
     # The schema describes the API, not its data: it is public, as the docs are.
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
-    assert "/api/v1/requests/{number}/" in schema.json()["paths"]
+    paths = schema.json()["paths"]
+    assert "/api/v1/requests/{number}/" in paths
+    described = {p["name"] for p in paths["/api/v1/requests/"]["get"]["parameters"]}
+    assert {"q", "queue", "channel", "created_after", "cursor"} <= described
     docs = client.get("/api/v1/docs/").content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in docs
     assert "cdn" not in docs.lower()
