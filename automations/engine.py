@@ -23,6 +23,7 @@ from automations import actions as action_steps
 from automations import conditions
 from automations.conditions import Facts
 from automations.models import (
+    TARGETS,
     Action,
     Condition,
     Macro,
@@ -38,18 +39,6 @@ from tickets.models import DomainEvent, Event, Ticket
 logger = logging.getLogger(__name__)
 
 MAX_CHAIN = 10  # rules answering rules' changes, one after the other, on one request
-TARGETS = (
-    "queue",
-    "stage",
-    "status",
-    "priority",
-    "category",
-    "tag",
-    "team",
-    "user",
-    "company",
-    "custom_field",
-)
 
 
 def rules_for(trigger: str):
@@ -147,7 +136,7 @@ def run_rule(
     or None when it did not match (or the change was its own)."""
     if rule.pk in chain:
         return None  # its own change, or one it led to
-    started = _Log(rule, facts.ticket, domain_event, now or timezone.now())
+    log = _Log(rule, facts.ticket, domain_event, now or timezone.now())
     broken = condition_problems(rule)
     held = None if broken else conditions.matches(rule, facts)
     if held is not None:
@@ -158,7 +147,6 @@ def run_rule(
         return None
     if held is None:
         return None
-    log = started
     because = _because(rule, held, facts)
     if len(chain) >= MAX_CHAIN:
         names = " → ".join(_names(chain))

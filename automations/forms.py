@@ -5,17 +5,13 @@ from django import forms
 from django.core.validators import validate_email
 
 from automations import conditions
-from automations.models import Action, Condition
+from automations.models import TARGETS, Action, Condition
 from integrations import http
 from tickets.access import is_agent
 from tickets.models import Status
 
 Op = Condition.Operator
 K = Action.Kind
-TARGETS = (
-    "queue", "stage", "status", "priority", "category", "tag", "team", "user", "company",
-    "custom_field",
-)  # fmt: skip
 
 
 def _named(cleaned: dict) -> list[str]:

@@ -136,13 +136,11 @@ class Rule(models.Model):
     @property
     def condition_list(self) -> list["Condition"]:
         """Its conditions, as engine.with_parts loaded them (else from the database)."""
-        loaded = self.__dict__.get("loaded_conditions")
-        return loaded if loaded is not None else list(self.conditions.all())
+        return _loaded(self, "loaded_conditions", self.conditions)
 
     @property
     def action_list(self) -> list["Action"]:
-        loaded = self.__dict__.get("loaded_actions")
-        return loaded if loaded is not None else list(self.actions.all())
+        return _loaded(self, "loaded_actions", self.actions)
 
 
 class Macro(models.Model):
@@ -167,8 +165,20 @@ class Macro(models.Model):
 
     @property
     def action_list(self) -> list["Action"]:
-        loaded = self.__dict__.get("loaded_actions")
-        return loaded if loaded is not None else list(self.actions.all())
+        return _loaded(self, "loaded_actions", self.actions)
+
+
+# The rows a condition or action may name (the foreign keys of Target, in this order).
+TARGETS = (
+    "queue", "stage", "status", "priority", "category", "tag", "team", "user", "company",
+    "custom_field",
+)  # fmt: skip
+
+
+def _loaded(row, attr: str, manager) -> list:
+    """What engine.with_parts / rules_for loaded into `attr`, else from the database."""
+    loaded = row.__dict__.get(attr)
+    return loaded if loaded is not None else list(manager.all())
 
 
 class Target(models.Model):
@@ -219,18 +229,7 @@ class Target(models.Model):
     @property
     def target(self):
         """The row it names, for the field or action at hand; None when there is none."""
-        for name in (
-            "queue",
-            "stage",
-            "status",
-            "priority",
-            "category",
-            "tag",
-            "team",
-            "user",
-            "company",
-            "custom_field",
-        ):
+        for name in TARGETS:
             if getattr(self, f"{name}_id") is not None:
                 return getattr(self, name)
         return None
