@@ -3,6 +3,12 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 
 
+class CompanyQuerySet(models.QuerySet):
+    def matching(self, text: str):
+        """The desk's and the API's search box: a part of the name or the domain."""
+        return self.filter(models.Q(name__icontains=text) | models.Q(domain__icontains=text))
+
+
 class Company(models.Model):
     name = models.CharField(max_length=200, unique=True)
     domain = models.CharField(
@@ -13,6 +19,8 @@ class Company(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CompanyQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "companies"
@@ -22,6 +30,17 @@ class Company(models.Model):
 
 
 class ContactQuerySet(models.QuerySet):
+    def matching(self, text: str):
+        """The desk's and the API's search box: a part of the name, address, phone number
+        or company name."""
+        Q = models.Q
+        return self.filter(
+            Q(name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(phone__icontains=text)
+            | Q(company__name__icontains=text)
+        )
+
     def with_email(self, address: str):
         """Case-insensitively, the way the lower(email) unique index can serve it (an
         iexact lookup compiles to UPPER(...) LIKE on PostgreSQL, which it cannot)."""

@@ -10,6 +10,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from tickets.access import get_attachment_for_user
+from tickets.models import Attachment
 
 # Types a browser may be told a download is; anything else (HTML, SVG, scripts: what a
 # stranger could upload to run in our origin) goes out as opaque bytes.
@@ -38,7 +39,11 @@ INLINE_CONTENT_TYPES = {"image/gif", "image/jpeg", "image/png", "image/webp"}
 @login_required
 def download(request, pk: int, filename: str):
     """`filename` is only what the browser saves the file as; the pk finds it."""
-    attachment = get_attachment_for_user(request.user, pk)
+    return file_response(get_attachment_for_user(request.user, pk))
+
+
+def file_response(attachment: Attachment) -> FileResponse:
+    """The stored file, as a type that cannot run in our origin."""
     try:
         content = attachment.file.open("rb")
     except FileNotFoundError as error:

@@ -54,12 +54,7 @@ def contacts(request):
         open_requests=_open_requests_seen_by(request.user, "tickets")
     )
     if query:
-        found = found.filter(
-            Q(name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(phone__icontains=query)
-            | Q(company__name__icontains=query)
-        )
+        found = found.matching(query)
     page = _page(request, found.order_by("name", "email", "pk"))
     context = {"page": page, "query": query, "nav": "contacts"}
     return render(request, _list_template(request, "contacts", "_contact_table"), context)
@@ -125,7 +120,7 @@ def companies(request):
         open_requests=_open_requests_seen_by(request.user, "contacts__tickets"),
     )
     if query:
-        found = found.filter(Q(name__icontains=query) | Q(domain__icontains=query))
+        found = found.matching(query)
     page = _page(request, found.order_by("name", "pk"))
     context = {"page": page, "query": query, "nav": "companies"}
     return render(request, _list_template(request, "companies", "_company_table"), context)
