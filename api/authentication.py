@@ -16,10 +16,10 @@ class TokenAuthentication(authentication.BaseAuthentication):
         scheme, _, value = header.partition(" ")
         if scheme != self.keyword:
             return None
-        user = tokens.user_for(value.strip())
-        if user is None:
+        token = tokens.live_token(value.strip())
+        if token is None:
             raise exceptions.AuthenticationFailed("The token is unknown, revoked or expired.")
-        return user, None
+        return token.user, token
 
     def authenticate_header(self, request):
         return self.keyword

@@ -51,8 +51,9 @@ def revoke(token: ApiToken, *, now: datetime | None = None) -> None:
         token.save(update_fields=["revoked_at"])
 
 
-def user_for(plaintext: str, *, now: datetime | None = None) -> AbstractBaseUser | None:
-    """The active user whose live token this is, else None (unknown, revoked, expired)."""
+def live_token(plaintext: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The live token of an active user that this is, else None (unknown, revoked,
+    expired, or its user deactivated)."""
     now = now or timezone.now()
     if not plaintext.startswith(PREFIX) or plaintext.count("_") < 2:
         return None
@@ -70,7 +71,7 @@ def user_for(plaintext: str, *, now: datetime | None = None) -> AbstractBaseUser
     if stale:
         with transaction.atomic():
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def _digest(plaintext: str) -> str:

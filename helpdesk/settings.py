@@ -142,13 +142,30 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.problem_details",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
 }
+# Calls a token (or a signed-in user) may make: "<n>/<second|minute|hour|day>".
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",
     "VERSION": "1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+        "api.schema.expanded_rows",
+    ],
+    # `fields=` may leave any field out of an answer.
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
+    # One name per choice set of the domain (not one per field that uses it).
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "tickets.models.Level",
+        "BaseStatusEnum": "tickets.models.Status.Base",
+        "MessageKindEnum": "tickets.models.Message.Kind",
+        "CustomFieldKindEnum": "tickets.models.CustomField.Kind",
+    },
 }
 
 CONTENT_SECURITY_POLICY = {

@@ -27,9 +27,10 @@ ALLOWED = {
     "integrations": set(),
     # Rules and macros change requests through the workflow, call out through integrations.
     "automations": {"tickets", "integrations"},
-    # The API reads through tickets.access and changes requests through the workflow.
-    "api": {"tickets"},
-    "benchmark": {"tickets", "escalation", "mailgateway", "automations", "helpdesk"},
+    # The API reads through tickets.access, changes requests through the workflow and
+    # delivers its webhook subscriptions through integrations.
+    "api": {"tickets", "integrations"},
+    "benchmark": {"tickets", "escalation", "mailgateway", "automations", "api", "helpdesk"},
     "helpdesk": {"tickets", "escalation", "mailgateway", "integrations", "automations", "api"},
 }
 

@@ -23,7 +23,7 @@ def test_an_agent_lists_the_requests_of_their_queues_only(client, queue, agent, 
     answer = client.get("/api/v1/requests/", **bearer)
     assert answer.status_code == 200
     assert [r["number"] for r in answer.json()["results"]] == [mine.number]
-    assert answer.json()["results"][0]["queue"] == "Support"
+    assert answer.json()["results"][0]["queue"] == queue.pk
 
 
 def test_a_request_outside_the_agents_queues_is_404(client, agent, bearer):
@@ -77,8 +77,8 @@ def test_the_token_is_stored_hashed(agent):
     issued = tokens.issue(agent, name="CRM")
     assert issued.plaintext.startswith(f"hd_{issued.token.prefix}_")
     assert issued.plaintext not in issued.token.digest
-    assert tokens.user_for(issued.plaintext) == agent
-    assert tokens.user_for(issued.plaintext[:-1] + "x") is None
+    assert tokens.live_token(issued.plaintext).user == agent
+    assert tokens.live_token(issued.plaintext[:-1] + "x") is None
 
 
 def test_filters_are_the_desk_lists_and_a_bad_one_is_a_400_with_the_field(
@@ -157,3 +157,44 @@ def test_another_agents_token_cannot_be_revoked(agent_client):
     assert agent_client.post(f"/desk/api-tokens/{other.pk}/revoke/").status_code == 404
     other.refresh_from_db()
     assert other.revoked_at is None
+
+
+def test_a_contact_creates_and_revokes_a_token_on_the_portal(client):
+    contact = PortalContactFactory()
+    client.force_login(contact.user)
+    page = client.post("/portal/api-tokens/", {"name": "My app"}).content.decode()
+    token = contact.user.api_tokens.get()
+    assert f"hd_{token.prefix}_" in page
+    assert "My requests" in page  # the portal's own page, not the desk's
+    client.post(f"/portal/api-tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_an_agent_has_no_portal_token_page_nor_a_contact_a_desk_one(client, agent):
+    client.force_login(agent)
+    assert client.get("/portal/api-tokens/").status_code == 403
+    client.force_login(PortalContactFactory().user)
+    assert client.get("/desk/api-tokens/").status_code in (302, 403)
+
+
+ENDPOINTS = [
+    ("get", "/api/v1/requests/"),
+    ("post", "/api/v1/requests/"),
+    ("get", "/api/v1/requests/changes/"),
+    ("get", "/api/v1/contacts/"),
+    ("get", "/api/v1/queues/"),
+    ("get", "/api/v1/webhooks/"),
+    ("get", "/api/v1/portal/requests/"),
+    ("post", "/api/v1/portal/requests/"),
+]
+
+
+@pytest.mark.parametrize("method,url", ENDPOINTS)
+def test_a_revoked_token_or_none_is_401_everywhere(client, agent, method, url):
+    issued = tokens.issue(agent, name="old")
+    tokens.revoke(issued.token)
+    revoked = getattr(client, method)(url, HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+    assert revoked.status_code == 401
+    assert revoked["WWW-Authenticate"] == "Bearer"
+    assert getattr(client, method)(url).status_code == 401
