@@ -8,6 +8,11 @@ automations and reports):
 
     events.subscribe(events.OWNER_CHANGED, notify_new_owner, key="escalation.notify_owner")
 
+A few subscribers must be part of the change itself: `subscribe_within` calls them in the
+step's own transaction as the event is published, so what they write is saved or rolled
+back with the change, and if they raise the step fails (billing's invoice on a resolved
+close: never a closed request without its invoice, never two). Keep them short and sure.
+
 A subscriber runs in its own transaction, together with the mark that it is done, so
 what it writes happens once: a subscriber that raises is rolled back, logged and tried
 again by the re-dispatch step (Celery beat) until it succeeds or MAX_ATTEMPTS is spent,
@@ -105,6 +110,20 @@ def subscribe(
             listeners.append(Subscriber(key, handler, when))
 
 
+_within: dict[str, list[Subscriber]] = {}
+
+
+def subscribe_within(names: str | Iterable[str], handler: Handler, *, key: str) -> None:
+    """Call `handler(event)` inside the transaction of the step that tells the event (the
+    event is not saved yet: its ticket, actor and payload are set)."""
+    for name in [names] if isinstance(names, str) else names:
+        if name not in NAMES:
+            raise ValueError(f"No domain event is called {name!r}.")
+        listeners = _within.setdefault(name, [])
+        if all(subscriber.key != key for subscriber in listeners):
+            listeners.append(Subscriber(key, handler))
+
+
 def opened_through(channel: str) -> Callable[[DomainEvent], bool]:
     """A `when` for CREATED: the request came in through `channel` (a Channel value)."""
     return lambda event: event.payload.get("channel") == channel
@@ -133,6 +152,10 @@ def publish(events: Iterable[DomainEvent]) -> list[DomainEvent]:
     """Save the events in the current transaction and dispatch them after it commits. An
     event no subscriber wants is neither saved nor dispatched: the history (Event) keeps
     what happened, and a bulk step (the sweep) pays nothing for events nobody reads."""
+    events = list(events)
+    for domain_event in events:
+        for subscriber in _within.get(domain_event.name, []):
+            subscriber.handler(domain_event)
     events = [e for e in events if any(s.wants(e) for s in subscribers(e.name))]
     if not events:
         return []

@@ -49,7 +49,13 @@ from tickets.workflow.core import (
     current_automation,
 )
 from tickets.workflow.core import _ensure_fresh as _ensure_fresh  # admin.TicketForm mirrors it
-from tickets.workflow.editing import assign_ticket, edit_request, set_tags, update_ticket
+from tickets.workflow.editing import (
+    assign_ticket,
+    edit_request,
+    record_change,
+    set_tags,
+    update_ticket,
+)
 from tickets.workflow.intake import AGENT_CHANNELS, FIRST_MESSAGE_KIND, create_ticket
 from tickets.workflow.lifecycle import (
     change_status,
@@ -117,6 +123,7 @@ __all__ = [
     "mark_unread",
     "merge_ticket",
     "record_automation_run",
+    "record_change",
     "record_notified",
     "pin_note",
     "postpone_ticket",

@@ -15,6 +15,7 @@ from tickets.workflow.core import (
     _Change,
     _ensure_editable,
     _ensure_fresh,
+    _ensure_open,
     _lock,
 )
 from tickets.workflow.timekeeping import _plan_clocks, _switch_counter
@@ -232,3 +233,28 @@ def _tags(tags: Iterable[Tag | str]) -> list[Tag]:
             tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
         result.append(tag)
     return result
+
+
+@transaction.atomic
+def record_change(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    action: str,
+    field: str = "",
+    old="",
+    new="",
+    doing: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    """Another app's change to its own rows about this request (billing's charges), as a
+    line of the request's history, under the request's lock. Refused, like an edit, on a
+    merged or deleted request; with `doing` ("change its charges"), unless it is open."""
+    _lock(ticket)
+    _ensure_editable(ticket)
+    if doing:
+        _ensure_open(ticket, doing)
+    change = _Change(ticket, by=by, now=now)
+    change.log(action, field=field, old=old, new=new)
+    change.fields.add("updated_at")
+    return change.save()

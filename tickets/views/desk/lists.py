@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
 from tickets.access import visible_tickets
-from tickets.filters import DEFAULT_SORT, SORTED_LIMIT, TicketFilter
+from tickets.filters import DEFAULT_SORT, EXTRA_FILTERS, SORTED_LIMIT, TicketFilter
 from tickets.forms.lists import BulkActionForm, SavedViewForm, list_query
 from tickets.models import SavedView, Ticket
 from tickets.search import RANKED_LIMIT, add_snippets
@@ -160,8 +160,9 @@ def _render_list(request, query: QueryDict, *, bulk_form=None, view_form=None, s
             "next": page.has_next() and _list_url(query, page=page.next_page_number()),
         },
         "more_filters_shown": any(
-            query.get(name) or name in filterset.errors for name in MORE_FILTERS
+            query.get(name) or name in filterset.errors for name in (*MORE_FILTERS, *EXTRA_FILTERS)
         ),
+        "extra_filters": EXTRA_FILTERS,
         "selected": {str(pk) for pk in selected},
         "search_query": query.get("q", ""),
         "nav": _nav(query),
@@ -199,7 +200,9 @@ def more_filters(request):
     """The "More filters" fields, fetched when the panel is first opened. It opens only
     with none of them set, so they start empty."""
     return render(
-        request, "desk/lists/_more_filters.html", {"filter": TicketFilter(request=request)}
+        request,
+        "desk/lists/_more_filters.html",
+        {"filter": TicketFilter(request=request), "extra_filters": EXTRA_FILTERS},
     )
 
 
