@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_automations
+	$(BIN)/python manage.py seed_billing
 	@echo
 	@echo "  Helpdesk running at http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/  (admin / demo)"

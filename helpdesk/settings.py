@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "integrations",
     "automations",
     "api",
+    "billing",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",
 ]
@@ -245,6 +246,13 @@ OUTBOUND_HTTP_TIMEOUT = env.float("OUTBOUND_HTTP_TIMEOUT", default=10.0)
 OUTBOUND_HTTP_MAX_RESPONSE_BYTES = env.int("OUTBOUND_HTTP_MAX_RESPONSE_BYTES", default=2**20)
 OUTBOUND_HTTP_CA_BUNDLE = env.str("OUTBOUND_HTTP_CA_BUNDLE", default="")
 # Uploads and inbound attachments larger than this are refused with a message.
+# Billing: invoice and credit note numbers (tickets.numbering schemes), the currency of a
+# free-text charge, how amounts are written, and the seller until an invoice template says.
+INVOICE_NUMBERING = env.str("INVOICE_NUMBERING", default="INV-{year}-{seq:05}")
+CREDIT_NOTE_NUMBERING = env.str("CREDIT_NOTE_NUMBERING", default="CN-{year}-{seq:05}")
+BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="EUR")
+BILLING_LOCALE = env.str("BILLING_LOCALE", default="en_IE")
+BILLING_SELLER = env.str("BILLING_SELLER", default="Helpdesk Ltd.")
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=25 * 2**20)
 # How many files one portal message may carry.
 MAX_ATTACHMENTS_PER_MESSAGE = env.int("MAX_ATTACHMENTS_PER_MESSAGE", default=10)

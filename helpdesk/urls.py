@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("desk/notifications/", include("escalation.urls")),
     path("desk/automations/", include("automations.urls")),
+    path("desk/billing/", include("billing.views")),
     path("desk/", include("tickets.urls")),
     path("portal/", include("tickets.views.portal")),
     # Stored files are not served from MEDIA_URL, not even under DEBUG: every download
@@ -27,5 +28,6 @@ urlpatterns = [
     path("", include("tickets.views.attachments")),
     path("api/v1/", include("api.urls")),
     path("", include("api.desk")),
+    path("", include("billing.portal")),
     path("admin/", admin.site.urls),
 ]

@@ -1,11 +1,14 @@
 """factory-boy factories for every model; tests build their world from these."""
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from automations.models import Action, Condition, Macro, Rule
+from billing.models import Item, Subscription
 from tickets import workflow
 from tickets.models import (
     Activity,
@@ -305,3 +308,25 @@ class ActionFactory(factory.django.DjangoModelFactory):
         model = Action
 
     kind = Action.Kind.ADD_NOTE
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    kind = Item.Kind.SERVICE
+    code = factory.Sequence(lambda n: f"SRV-{n}")
+    name = factory.Sequence(lambda n: f"Service {n}")
+    unit_price = Decimal("50.00")
+    currency = "EUR"
+    tax_rate = Decimal("20.00")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    contact = factory.SubFactory(ContactFactory)
+    service = factory.SubFactory(ItemFactory, name="Fibre 500")
+    reference = factory.Sequence(lambda n: f"LINE-{n}")
+    starts_on = factory.LazyFunction(lambda: timezone.localdate())

@@ -15,6 +15,7 @@ APPS = (
     "integrations",
     "automations",
     "api",
+    "billing",
     "benchmark",
     "helpdesk",
 )
@@ -30,8 +31,18 @@ ALLOWED = {
     # The API reads through tickets.access, changes requests through the workflow and
     # delivers its webhook subscriptions through integrations.
     "api": {"tickets", "integrations"},
+    # Charges and invoices are billing's rows; the request's history through the workflow.
+    "billing": {"tickets"},
     "benchmark": {"tickets", "escalation", "mailgateway", "automations", "api", "helpdesk"},
-    "helpdesk": {"tickets", "escalation", "mailgateway", "integrations", "automations", "api"},
+    "helpdesk": {
+        "tickets",
+        "escalation",
+        "mailgateway",
+        "integrations",
+        "automations",
+        "api",
+        "billing",
+    },
 }
 
 
