@@ -35,6 +35,7 @@ def card_context(ticket: Ticket, **forms) -> dict:
                 "charge": line,
                 "unit_price": money.shown(line.unit_price, line.currency),
                 "amounts": [money.shown(a, line.currency) for a in amount],
+                "edit": forms.get("change_forms", {}).get(line.pk) or change_form(line),
             }
             for line, amount in zip(lines, amounts, strict=True)
         ],
@@ -45,8 +46,17 @@ def card_context(ticket: Ticket, **forms) -> dict:
         "charge_form": forms.get("charge_form") or ChargeForm(),
         "service_form": forms.get("service_form")
         or AffectedServiceForm(ticket=ticket, initial={"subscription": _affected_pk(ticket)}),
-        "change_forms": forms.get("change_forms", {}),
     }
+
+
+def change_form(charge, data=None) -> ChangeChargeForm:
+    fields = ("description", "quantity", "unit_price", "discount_percent", "serial_number")
+    return ChangeChargeForm(
+        data,
+        charge=charge,
+        initial={name: getattr(charge, name) for name in fields},
+        auto_id=f"charge{charge.pk}_%s",  # one form a line: ids apart
+    )
 
 
 def _affected_pk(ticket: Ticket) -> int | None:
@@ -94,7 +104,7 @@ def charge_add(request, number):
 def charge_change(request, number, pk):
     ticket = get_ticket_for_agent(request.user, number)
     charge = get_object_or_404(ticket.charges, pk=pk)
-    form = ChangeChargeForm(request.POST, charge=charge)
+    form = change_form(charge, request.POST)
     if form.is_valid():
         try:
             charges.change_charge(charge, by=request.user, **form.cleaned_data)

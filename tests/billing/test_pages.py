@@ -143,3 +143,22 @@ def test_the_invoice_list_filters_by_state(agent_client, queue, agent):
     invoicing.issue_credit_note(cancelled, by=agent, reason="Mistake")
     page = agent_client.get("/desk/billing/invoices/?state=cancelled").content.decode()
     assert cancelled.number in page and kept.number not in page
+
+
+def test_a_charge_is_edited_and_a_bad_edit_comes_back_with_its_error(agent_client, ticket, agent):
+    line = charges.add_charge(
+        ticket, by=agent, description="Visit", unit_price=D("10"), quantity=D(1)
+    )
+    url = f"/desk/billing/requests/{ticket.number}/charges/{line.pk}/"
+    data = {
+        "description": "Long visit",
+        "quantity": "3",
+        "unit_price": "12.50",
+        "discount_percent": "0",
+    }
+    card = agent_client.post(url, data, **HTMX).content.decode()
+    assert "Long visit" in card and "€37.50" in card  # 3 × 12.50, no tax
+    bad = agent_client.post(url, data | {"quantity": "0"}, **HTMX).content.decode()
+    assert "The quantity must be more than zero." in bad
+    line.refresh_from_db()
+    assert line.quantity == D(3)

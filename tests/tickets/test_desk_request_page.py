@@ -601,3 +601,17 @@ def test_timeline_tells_one_action_on_one_line(agent_client, ticket, agent):
     html = page(agent_client, ticket).text
     assert "closed it: stage Support › New → Support › Closed; status Active → Closed; " in html
     assert "resolved yes" in html
+
+
+def test_the_related_address_is_chosen_from_the_contacts_or_typed(
+    agent_client, ticket, properties_data
+):
+    ticket.contact.address = "Harbour Street 1\nDublin"
+    ticket.contact.save()
+    page = agent_client.get(url("request", ticket)).text
+    assert "Harbour Street 1" in page  # offered
+    post_properties(agent_client, ticket, properties_data | {"address_of": "contact"})
+    assert Ticket.objects.get(pk=ticket.pk).related_address == "Harbour Street 1\nDublin"
+    post_properties(agent_client, ticket, properties_data | {"related_address": "Pier 9",
+        "seen_at": Ticket.objects.get(pk=ticket.pk).updated_at.isoformat()})  # fmt: skip
+    assert Ticket.objects.get(pk=ticket.pk).related_address == "Pier 9"

@@ -102,6 +102,11 @@ class PropertiesForm(RequestForm):
     related_address = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Related address"
     )
+    address_of = forms.ChoiceField(
+        required=False,
+        label="…or the address of",
+        help_text="An address kept for the contact or their company, instead of typing one.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -109,6 +114,13 @@ class PropertiesForm(RequestForm):
         self.fields["queue"].queryset = queues_for(self.user)
         self.fields["category"].queryset = categories_of(ticket.queue)
         self.fields["owner"].queryset = agents_of(ticket.queue, including=ticket.owner)
+        self.addresses = _addresses_of(ticket)
+        self.fields["address_of"].choices = [("", "Typed above")] + [
+            (key, f"{whose}: {address.splitlines()[0]}")
+            for key, (whose, address) in self.addresses.items()
+        ]
+        if not self.addresses:
+            del self.fields["address_of"]
         self.custom_fields = list(
             CustomField.objects.filter(Q(queues=ticket.queue) | Q(queues__isnull=True)).distinct()
         )
@@ -143,6 +155,13 @@ class PropertiesForm(RequestForm):
             self.add_error(None, "Reload the request and make your change again.")
             return None
         return seen_at
+
+    def clean(self):
+        data = super().clean()
+        chosen = data.get("address_of")
+        if chosen:
+            data["related_address"] = self.addresses[chosen][1]
+        return data
 
     def clean_tags(self) -> list[str]:
         names = [n.strip() for n in self.cleaned_data["tags"].split(",") if n.strip()]
@@ -189,6 +208,17 @@ class PropertiesForm(RequestForm):
         if custom != ticket.custom_fields:
             changes["custom_fields"] = custom
         return changes
+
+
+def _addresses_of(ticket: Ticket) -> dict[str, tuple[str, str]]:
+    """The addresses kept for the request's contact and company, by the choice's key."""
+    contact = ticket.contact
+    found = {}
+    if contact is not None and contact.address.strip():
+        found["contact"] = (str(contact.name or contact.email), contact.address.strip())
+    if contact is not None and contact.company and contact.company.address.strip():
+        found["company"] = (contact.company.name, contact.company.address.strip())
+    return found
 
 
 def _custom_form_field(custom: CustomField) -> forms.Field:
