@@ -1,6 +1,7 @@
-"""Requests per second of a desk page under concurrent load: gunicorn as in production
-(the Procfile's web process, DEBUG off, static files collected) on a free loopback port
-against the same database, and wrk as the load tool, signed in as the bench agent."""
+"""Requests per second of a desk page or an API read under concurrent load: gunicorn as
+in production (the Procfile's web process, DEBUG off, static files collected) on a free
+loopback port against the same database, and wrk as the load tool, signed in as the bench
+agent (a session cookie) or with one of their API tokens (an Authorization header)."""
 
 import http.client
 import os
@@ -22,6 +23,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import CommandError
 from django.db import connection
+
+from benchmark.pages import UNTHROTTLED
 
 # wrk's own summary has no 95th percentile and no machine-readable form: this prints both.
 # errors.status counts answers of 400 and above; connect/read/write/timeout, socket errors.
@@ -64,11 +67,29 @@ def why_not_measurable() -> str | None:
 def page_throughput(
     agent: AbstractBaseUser, path: str, *, workers: int, connections: int, seconds: int
 ) -> Load:
+    with signed_in(agent) as cookie:
+        return throughput(
+            path, f"Cookie: {cookie}", workers=workers, connections=connections, seconds=seconds
+        )
+
+
+def api_throughput(token: str, path: str, *, workers: int, connections: int, seconds: int) -> Load:
+    return throughput(
+        path,
+        f"Authorization: Bearer {token}",
+        workers=workers,
+        connections=connections,
+        seconds=seconds,
+    )
+
+
+def throughput(path: str, header: str, *, workers: int, connections: int, seconds: int) -> Load:
+    """`path` loaded by wrk, each request with `header` ("Name: value") to sign it in."""
     environment = server_environment()
     collect_static(environment)
-    with signed_in(agent) as cookie, gunicorn(environment, workers=workers) as address:
-        check_answers_ok(address, path, cookie)
-        return run_wrk(f"http://{address}{path}", cookie, connections=connections, seconds=seconds)
+    with gunicorn(environment, workers=workers) as address:
+        check_answers_ok(address, path, header)
+        return run_wrk(f"http://{address}{path}", header, connections=connections, seconds=seconds)
 
 
 def server_environment() -> dict[str, str]:
@@ -85,6 +106,7 @@ def server_environment() -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         # The server reads the sessions this process signs.
         "SECRET_KEY": settings.SECRET_KEY,
+        "API_RATE_LIMIT": UNTHROTTLED,
     }
 
 
@@ -160,13 +182,14 @@ def wait_until_listening(process: subprocess.Popen, port: int, log, timeout: flo
     raise CommandError(f"gunicorn did not listen on port {port} within {timeout:.0f} s")
 
 
-def check_answers_ok(address: str, path: str, cookie: str) -> None:
+def check_answers_ok(address: str, path: str, header: str) -> None:
     """The page itself, not a redirect to the sign-in page or a 400 for the host: wrk
     would count either as a fast success."""
     host, port = address.split(":")
+    name, value = header.split(": ", 1)
     server = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        server.request("GET", path, headers={"Cookie": cookie})
+        server.request("GET", path, headers={name: value})
         response = server.getresponse()
         response.read()
     finally:
@@ -176,7 +199,7 @@ def check_answers_ok(address: str, path: str, cookie: str) -> None:
         raise CommandError(f"gunicorn answered {path} with {response.status} {where}".strip())
 
 
-def run_wrk(url: str, cookie: str, *, connections: int, seconds: int) -> Load:
+def run_wrk(url: str, header: str, *, connections: int, seconds: int) -> Load:
     # One wrk thread keeps up with a few hundred requests a second and leaves the
     # cores to the server.
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
@@ -186,7 +209,7 @@ def run_wrk(url: str, cookie: str, *, connections: int, seconds: int) -> Load:
         finished = subprocess.run(  # nosec B603
             ["wrk", "--threads", "1", "--connections", str(connections)]
             + ["--duration", f"{seconds}s", "--timeout", "10s", "--latency"]
-            + ["--header", f"Cookie: {cookie}", "--script", script.name, url],
+            + ["--header", header, "--script", script.name, url],
             capture_output=True,
             text=True,
             check=True,

@@ -1,4 +1,4 @@
-"""Server time and query count of the desk's and the portal's pages.
+"""Server time and query count of the desk's and the portal's pages, and of the API's.
 
 Each page is handled in-process by Django's test client (view, queries and template
 rendering, no network) with DEBUG off, as in production, after a few warm-up runs.
@@ -6,8 +6,10 @@ rendering, no network) with DEBUG off, as in production, after a few warm-up run
 
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -18,6 +20,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api import tokens
 from benchmark.bulk import sample_search_words
 from tickets import search, workflow
 from tickets.access import visible_tickets
@@ -26,6 +29,9 @@ from tickets.models import Contact, Message, Priority, Queue, Ticket
 BENCH_AGENT = "bench-agent"
 BENCH_CONTACT_LOGIN = "bench-portal"
 LONG_REQUEST_SUBJECT = "Benchmark: a long conversation"
+# The benchmark's token calls more often than a token may (API_RATE_LIMIT): its limit is
+# lifted, the counting kept, so the throttle's cache round trips stay in the figures.
+UNTHROTTLED = "1000000/second"
 
 
 @dataclass
@@ -60,6 +66,22 @@ def client_for(user: AbstractBaseUser) -> Client:
     return client
 
 
+@contextmanager
+def api_token(user: AbstractBaseUser) -> Iterator[str]:
+    """A personal API token of `user`, not refused for calling too often here, deleted
+    afterwards: runs leave no tokens behind."""
+    issued = tokens.issue(user, name="benchmark")
+    try:
+        with override_settings(API_RATE_LIMIT=UNTHROTTLED):
+            yield issued.plaintext
+    finally:
+        issued.token.delete()
+
+
+def api_client(token: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
 def bench_agent() -> AbstractBaseUser:
     """An agent (not staff) who works every queue, like a busy team lead."""
     agent, _ = get_user_model().objects.get_or_create(
@@ -79,6 +101,28 @@ def desk_pages(agent: AbstractBaseUser) -> dict[str, str]:
         "request page, 50 messages": f"/desk/requests/{long_request(agent).number}/",
         "dashboard": "/desk/dashboard/",
     }
+
+
+API_LIST = "/api/v1/requests/"
+
+
+def api_pages(client: Client) -> dict[str, str]:
+    """The API's reads by the name the table shows; the next page and the request are
+    those the first page points at."""
+    highest = Priority.objects.order_by("-rank")[0].pk
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        first = client.get(API_LIST).json()
+    if not first["results"]:
+        raise CommandError("The API lists no request for the bench agent: seed the data first.")
+    urls = {
+        "API: request list": API_LIST,
+        "API: request list, filtered": f"{API_LIST}?open=1&priority={highest}",
+    }
+    if first["next"]:
+        parts = urlsplit(first["next"])
+        urls["API: the next cursor page"] = f"{parts.path}?{parts.query}"
+    urls["API: one request"] = f"{API_LIST}{first['results'][0]['number']}/"
+    return urls
 
 
 def search_page(word: str) -> str:

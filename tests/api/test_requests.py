@@ -198,3 +198,16 @@ def test_a_revoked_token_or_none_is_401_everywhere(client, agent, method, url):
     assert revoked.status_code == 401
     assert revoked["WWW-Authenticate"] == "Bearer"
     assert getattr(client, method)(url).status_code == 401
+
+
+def test_the_plain_list_hides_merged_and_deleted_requests_as_the_desk_does(
+    client, queue, agent, bearer
+):
+    from tickets import workflow
+
+    kept = TicketFactory(queue=queue, by=agent)
+    workflow.delete_ticket(TicketFactory(queue=queue, by=agent), by=agent)
+    plain = client.get("/api/v1/requests/?page_size=10", **bearer).json()["results"]
+    assert [r["number"] for r in plain] == [kept.number]
+    deleted = client.get("/api/v1/requests/?base_status=deleted", **bearer).json()["results"]
+    assert len(deleted) == 1
