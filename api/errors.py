@@ -2,6 +2,7 @@
 can act on, and the field errors of a bad input."""
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -54,3 +55,18 @@ def problem_details(exc, context):
     response.data = problem
     response.content_type = "application/problem+json"
     return response
+
+
+@csrf_exempt  # a 404 whatever the method: nothing here to forge a request for
+def not_found(request, path=""):
+    """Any other path under /api/v1/ (an id that is no number, a typo): a problem, not
+    the site's HTML page."""
+    from django.http import JsonResponse
+
+    problem = {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": f"There is nothing at {request.path}; see /api/v1/docs/.",
+    }
+    return JsonResponse(problem, status=404, content_type="application/problem+json")

@@ -1,8 +1,9 @@
 """Contacts and companies in the API: found, read, added and edited as in the desk (its
 forms check the input, so an address another contact has is refused here too)."""
 
+from django import forms
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import exceptions, mixins, viewsets
 
 from api.config import ByName
 from api.inputs import checked, form_data
@@ -31,7 +32,12 @@ class Editable(
 
     def get_queryset(self):
         found = self.queryset
-        query = self.request.query_params.get("q", "").strip()
+        # Checked as a form checks it: a NUL byte, which PostgreSQL cannot compare, is a 400.
+        box = forms.CharField(required=False, max_length=200)
+        try:
+            query = box.clean(self.request.query_params.get("q", ""))
+        except forms.ValidationError as error:
+            raise exceptions.ValidationError({"q": error.messages}) from error
         return found.matching(query) if query else found
 
     def perform_create(self, serializer):

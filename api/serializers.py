@@ -71,7 +71,9 @@ def _listed(value: str | None) -> set[str]:
 
 class RequestSerializer(Shaped):
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
-    contact_email = serializers.EmailField(source="contact.email", default=None, read_only=True)
+    contact_email = serializers.EmailField(
+        source="contact.email", default=None, read_only=True, allow_null=True
+    )
 
     expandable = {
         "queue": Named,
@@ -97,7 +99,11 @@ class RequestSerializer(Shaped):
 
     def build_relational_field(self, field_name, relation_info):
         if field_name == "merged_into":
-            return serializers.SlugRelatedField, {"slug_field": "number", "read_only": True}
+            return serializers.SlugRelatedField, {
+                "slug_field": "number",
+                "read_only": True,
+                "allow_null": True,
+            }
         return super().build_relational_field(field_name, relation_info)
 
 
@@ -115,7 +121,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     author = Person(read_only=True, allow_null=True)
-    author_contact = serializers.PrimaryKeyRelatedField(read_only=True)
+    author_contact = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -233,7 +239,9 @@ class CustomerRequestSerializer(serializers.ModelSerializer):
 
     queue = Named(read_only=True)
     status = serializers.CharField(source="status.name", read_only=True)
-    contact_email = serializers.EmailField(source="contact.email", default=None, read_only=True)
+    contact_email = serializers.EmailField(
+        source="contact.email", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Ticket

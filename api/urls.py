@@ -1,9 +1,10 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from api import config, people, portal, subscriptions
 from api.attachments import download
+from api.errors import not_found
 from api.views import RequestViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -27,4 +28,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("attachments/<int:pk>/", download, name="attachment"),
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", not_found),
 ]

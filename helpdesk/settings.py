@@ -160,6 +160,8 @@ SPECTACULAR_SETTINGS = {
     ],
     # `fields=` may leave any field out of an answer.
     "COMPONENT_NO_READ_ONLY_REQUIRED": True,
+    # Inputs apart from answers, so an input says what it needs (a subject not blank).
+    "COMPONENT_SPLIT_REQUEST": True,
     # One name per choice set of the domain (not one per field that uses it).
     "ENUM_NAME_OVERRIDES": {
         "LevelEnum": "tickets.models.Level",

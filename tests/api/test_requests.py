@@ -211,3 +211,11 @@ def test_the_plain_list_hides_merged_and_deleted_requests_as_the_desk_does(
     assert [r["number"] for r in plain] == [kept.number]
     deleted = client.get("/api/v1/requests/?base_status=deleted", **bearer).json()["results"]
     assert len(deleted) == 1
+
+
+def test_an_unknown_api_path_is_a_problem_not_a_page(client, bearer):
+    answer = client.patch(
+        "/api/v1/contacts/not-a-number/", {}, content_type="application/json", **bearer
+    )
+    assert (answer.status_code, answer["Content-Type"]) == (404, "application/problem+json")
+    assert "/api/v1/docs/" in answer.json()["detail"]

@@ -214,3 +214,8 @@ def test_the_people_lists_cost_the_same_queries_for_many(
     for url in ("/api/v1/contacts/", "/api/v1/companies/", "/api/v1/tags/"):
         with django_assert_max_num_queries(4):
             assert client.get(url, **bearer).status_code == 200
+
+
+def test_a_nul_byte_in_the_search_is_a_400(client, bearer):
+    answer = client.get("/api/v1/contacts/?q=a%00", **bearer)
+    assert (answer.status_code, list(answer.json()["errors"])) == (400, ["q"])
