@@ -3,9 +3,9 @@ out here and worded by the admin's InvoiceTemplate."""
 
 from decimal import Decimal
 from io import BytesIO
-from xml.sax.saxutils import escape
 
 from django.conf import settings
+from django.utils.html import escape
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
