@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "automations",
     "api",
     "billing",
+    "reports",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("desk/notifications/", include("escalation.urls")),
     path("desk/automations/", include("automations.urls")),
     path("desk/billing/", include("billing.views")),
+    path("desk/reports/", include("reports.views")),
     path("desk/", include("tickets.urls")),
     path("portal/", include("tickets.views.portal")),
     # Stored files are not served from MEDIA_URL, not even under DEBUG: every download

@@ -1,0 +1,83 @@
+"""The Reports section: only for agents with the permission, each report's table on the
+page and as CSV and XLSX with the same numbers, and a bad period a form error."""
+
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from tests.factories import QueueFactory, TicketFactory
+from tickets import workflow
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reader(agent_client, agent):
+    agent.user_permissions.add(Permission.objects.get(codename="view_reports"))
+    return agent_client
+
+
+def test_an_agent_without_the_permission_is_refused(agent_client):
+    assert agent_client.get("/desk/reports/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "name", ["insights", "analysis", "contacts", "companies", "agents", "backlog"]
+)
+def test_every_report_shows_its_table(reader, queue, agent, name):
+    TicketFactory(queue=queue, by=agent)
+    page = reader.get(f"/desk/reports/{name}/")
+    assert page.status_code == 200
+    assert "<table" in page.content.decode()
+
+
+def test_the_insights_count_what_the_agent_may_see_per_day(reader, queue, agent):
+    today = timezone.localdate()
+    closed = TicketFactory(queue=queue, by=agent)
+    TicketFactory(queue=queue, by=agent)
+    TicketFactory(queue=QueueFactory(), by=agent)  # not the agent's
+    workflow.close_ticket(closed, resolved=True, by=agent)
+    url = f"/desk/reports/insights/?start={today}&end={today}&by=day"
+    csv = b"".join(reader.get(url + "&format=csv").streaming_content).decode()
+    assert csv.splitlines() == ["Day,Created,Closed", f"{today},2,1"]
+    sheet = load_workbook(BytesIO(reader.get(url + "&format=xlsx").content)).active
+    assert [list(row) for row in sheet.iter_rows(values_only=True)][1][1:] == [2, 1]
+    assert "2 created, 1 closed" in reader.get(url).content.decode()  # the chart's title
+
+
+@pytest.mark.parametrize(
+    "start,end,reason",
+    [
+        ("2026-05-01", "2026-04-01", "before it starts"),
+        ("2015-01-01", "2026-01-01", "longer than 5 years"),
+        ("yesterday", "2026-01-01", "Enter a valid date"),
+    ],
+)
+def test_a_bad_period_is_a_form_error(reader, start, end, reason):
+    page = reader.get(f"/desk/reports/analysis/?start={start}&end={end}")
+    assert page.status_code == 200
+    assert reason in page.content.decode()
+    assert "<table" not in page.content.decode()
+
+
+def test_an_unknown_queue_or_report_is_refused(reader):
+    page = reader.get("/desk/reports/analysis/?queue=999999")
+    assert "Select a valid choice" in page.content.decode()
+    assert reader.get("/desk/reports/nothing/").status_code == 404
+
+
+def test_a_week_grouping_over_a_year_reads_a_bounded_number_of_queries(
+    reader, queue, agent, django_assert_max_num_queries
+):
+    for days in (3, 40, 200):
+        TicketFactory(queue=queue, by=agent, now=timezone.now() - timedelta(days=days))
+    today = timezone.localdate()
+    with django_assert_max_num_queries(12):
+        page = reader.get(
+            f"/desk/reports/insights/?start={today - timedelta(days=364)}&end={today}&by=week"
+        )
+    assert page.status_code == 200
