@@ -26,9 +26,7 @@ def report(request, name: str = "insights"):
     form = ReportForm(request.GET, user=request.user)
     table = chart = None
     if form.is_valid():
-        tickets = visible_tickets(request.user)
-        if form.cleaned_data["queue"] is not None:
-            tickets = tickets.filter(queue=form.cleaned_data["queue"])
+        tickets = form.narrowed(visible_tickets(request.user))
         table = build(
             tickets, form.cleaned_data.get("period"), form.cleaned_data["by"], timezone.now()
         )

@@ -76,8 +76,23 @@ def test_a_week_grouping_over_a_year_reads_a_bounded_number_of_queries(
     for days in (3, 40, 200):
         TicketFactory(queue=queue, by=agent, now=timezone.now() - timedelta(days=days))
     today = timezone.localdate()
-    with django_assert_max_num_queries(12):
+    # the permission, the queues, the choices of the filters, the counts: not per row
+    with django_assert_max_num_queries(15):
         page = reader.get(
             f"/desk/reports/insights/?start={today - timedelta(days=364)}&end={today}&by=week"
         )
     assert page.status_code == 200
+
+
+def test_the_filters_narrow_the_counts_category_with_its_subtree(reader, queue, agent):
+    from tests.factories import CategoryFactory
+
+    hardware = CategoryFactory(name="Hardware")
+    printers = CategoryFactory(name="Printers", parent=hardware)
+    TicketFactory(queue=queue, by=agent, category=printers, channel="phone")
+    TicketFactory(queue=queue, by=agent)
+    today = timezone.localdate()
+    url = f"/desk/reports/insights/?start={today}&end={today}&format=csv"
+    for query, created in ((f"&category={hardware.pk}", 1), ("&channel=phone", 1), ("", 2)):
+        csv = b"".join(reader.get(url + query).streaming_content).decode()
+        assert csv.splitlines()[1] == f"{today},{created},0"
