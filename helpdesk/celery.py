@@ -28,4 +28,6 @@ app.conf.beat_schedule = {
     "webhook-retries": {"task": "integrations.tasks.retry_webhooks", "schedule": 60.0},
     # Time-based rules count in hours; a minute's tick runs each within a minute of due.
     "time-rules": {"task": "automations.tasks.run_time_rules", "schedule": 60.0},
+    # Scheduled reports are due at 06:00 local; five minutes late is early enough.
+    "scheduled-reports": {"task": "reports.tasks.run_scheduled_reports", "schedule": 300.0},
 }
