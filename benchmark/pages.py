@@ -9,10 +9,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from api import tokens
 from benchmark.bulk import sample_search_words
+from reports.tables import REPORTS
 from tickets import search, workflow
 from tickets.access import visible_tickets
 from tickets.models import Contact, Message, Priority, Queue, Ticket
@@ -201,3 +203,19 @@ def search_words(common: str | None, rare: str | None) -> tuple[str, str]:
             "No words to search for in this data: pass --common-word and --rare-word."
         )
     return common, rare
+
+
+def report_reader(agent: AbstractBaseUser) -> AbstractBaseUser:
+    """The bench agent, allowed to read the reports."""
+    agent.user_permissions.add(Permission.objects.get(codename="view_reports"))
+    return get_user_model().objects.get(pk=agent.pk)  # its permissions read afresh
+
+
+def report_pages() -> dict[str, str]:
+    """Every report over the last year, by the name the table shows."""
+    today = timezone.localdate()
+    year = urlencode({"start": today - timedelta(days=364), "end": today})
+    return {
+        f"report: {label} (a year)": f"/desk/reports/{name}/?{year}"
+        for name, (label, _) in REPORTS.items()
+    } | {"report: insights per week (a year)": f"/desk/reports/insights/?{year}&by=week"}

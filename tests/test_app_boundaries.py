@@ -36,7 +36,15 @@ ALLOWED = {
     "billing": {"tickets"},
     # Reports read the requests (and billing's money), change nothing, mail through the outbox.
     "reports": {"tickets", "billing", "mailgateway"},
-    "benchmark": {"tickets", "escalation", "mailgateway", "automations", "api", "helpdesk"},
+    "benchmark": {
+        "tickets",
+        "escalation",
+        "mailgateway",
+        "automations",
+        "api",
+        "reports",
+        "helpdesk",
+    },
     "helpdesk": {
         "tickets",
         "escalation",

@@ -113,3 +113,13 @@ def test_without_autovacuum_the_read_tables_are_vacuumed_first(postgres, transac
 
 def test_inside_a_transaction_nothing_is_vacuumed(db):
     assert data.vacuum_if_autovacuum_is_off() is False
+
+
+def test_every_report_page_the_bench_times_answers_for_its_reader(client, queue):
+    TicketFactory(queue=queue)
+    reader = pages.report_reader(pages.bench_agent())
+    client.force_login(reader)
+    for name, url in pages.report_pages().items():
+        page = client.get(url)
+        assert page.status_code == 200, name
+        assert "<table" in page.content.decode(), name
