@@ -19,6 +19,9 @@ from tickets.access import visible_tickets
 from tickets.views.desk import agent_required
 from tickets.views.desk.dashboard import created_vs_closed
 
+# A page shows this many rows (a summary has one per contact); the exports have them all.
+SHOWN_ROWS = 200
+
 
 @require_GET
 @agent_required
@@ -46,6 +49,7 @@ def report(request, name: str = "insights"):
                 {row[0]: row[2] for row in table.rows},
                 [row[0] for row in table.rows],
             )
+    shown = table.rows[:SHOWN_ROWS] if table else []
     query = request.GET.copy()
     query.pop("format", None)
     context = {
@@ -54,6 +58,7 @@ def report(request, name: str = "insights"):
         "title": title,
         "reports": {key: label for key, (label, _) in REPORTS.items()},
         "table": table,
+        "shown": shown,
         "chart": chart,
         "query": query.urlencode(),
         "frequencies": ScheduledReport.Frequency.choices,

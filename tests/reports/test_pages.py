@@ -96,3 +96,18 @@ def test_the_filters_narrow_the_counts_category_with_its_subtree(reader, queue, 
     for query, created in ((f"&category={hardware.pk}", 1), ("&channel=phone", 1), ("", 2)):
         csv = b"".join(reader.get(url + query).streaming_content).decode()
         assert csv.splitlines()[1] == f"{today},{created},0"
+
+
+def test_a_long_summary_shows_its_first_rows_and_exports_them_all(
+    reader, queue, agent, monkeypatch
+):
+    from reports import views
+
+    monkeypatch.setattr(views, "SHOWN_ROWS", 2)
+    for _ in range(3):
+        TicketFactory(queue=queue, by=agent)
+    today = timezone.localdate()
+    url = f"/desk/reports/contacts/?start={today}&end={today}"
+    assert "The first 2 of 3 rows" in reader.get(url).content.decode()
+    csv = b"".join(reader.get(url + "&format=csv").streaming_content).decode()
+    assert len(csv.splitlines()) == 4
