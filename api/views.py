@@ -33,7 +33,7 @@ from tickets.forms.request import (
     RegressForm,
     ReplyForm,
 )
-from tickets.models import Channel, Ticket
+from tickets.models import Ticket
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Query parameters that shape the answer rather than choose the requests.
@@ -210,23 +210,7 @@ class RequestViewSet(viewsets.GenericViewSet):
         attachments = files(data)
         form = inputs.RequestCreateForm(inputs.form_data(data), attachments, user=request.user)
         checked = inputs.checked(form)
-        ticket = workflow.create_ticket(
-            queue=checked["queue"],
-            subject=checked["subject"],
-            by=request.user,
-            channel=checked["channel"],
-            contact=checked["contact"],
-            body=checked["body"],
-            outbound_email=checked["channel"] == Channel.EMAIL,
-            category=checked["category"],
-            priority=checked["priority"],
-            **form.priority_model_cell,
-            owner=checked["owner"],
-            team=checked["team"],
-            tags=checked["tags"],
-            time_units=checked["time_units"],
-            attachments=checked["attachments"],
-        )
+        ticket = workflow.create_ticket(by=request.user, **form.request_fields(checked["contact"]))
         return self.answer(ticket, status.HTTP_201_CREATED)
 
     def partial_update(self, request, number):
@@ -280,16 +264,7 @@ class RequestViewSet(viewsets.GenericViewSet):
     def reply(self, request, number):
         ticket = self.get_object()
         data = self._form(ReplyForm, ticket, valid(inputs.Reply, request))
-        message = workflow.reply_to_customer(
-            ticket,
-            by=request.user,
-            body=data["body"],
-            subject=data["subject"],
-            cc=data["cc"],
-            bcc=data["bcc"],
-            attachments=data["attachments"],
-            time_units=data["time_units"],
-        )
+        message = workflow.reply_to_customer(ticket, by=request.user, **data)
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @_action("Add an internal note", inputs.Note, MessageSerializer, 201)
@@ -298,13 +273,7 @@ class RequestViewSet(viewsets.GenericViewSet):
     def note(self, request, number):
         ticket = self.get_object()
         data = self._form(NoteForm, ticket, valid(inputs.Note, request))
-        note = workflow.add_note(
-            ticket,
-            text=data["text"],
-            pinned=data["pinned"],
-            time_units=data["time_units"],
-            by=request.user,
-        )
+        note = workflow.add_note(ticket, by=request.user, **data)
         return Response(MessageSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @_action("Move the request on to its next stage")

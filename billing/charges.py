@@ -23,11 +23,6 @@ class BillingError(WorkflowError):
     pass
 
 
-def currency_of(ticket: Ticket) -> str | None:
-    """A request's charges share one currency: the first charge's."""
-    return ticket.charges.values_list("currency", flat=True).order_by("created_at").first()
-
-
 @transaction.atomic
 def add_charge(
     ticket: Ticket,

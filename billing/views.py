@@ -27,7 +27,11 @@ def card_context(ticket: Ticket, **forms) -> dict:
     amounts = [line.amounts for line in lines]
     currency = lines[0].currency if lines else None
     totals = [sum(column) for column in zip(*amounts, strict=True)] if lines else []
-    affected = AffectedService.objects.filter(ticket=ticket).select_related("subscription__service")
+    affected = (
+        AffectedService.objects.filter(ticket=ticket)
+        .select_related("subscription__service")
+        .first()
+    )
     return {
         "ticket": ticket,
         "rows": [
@@ -42,10 +46,12 @@ def card_context(ticket: Ticket, **forms) -> dict:
         "totals": [money.shown(t, currency) for t in totals],
         "editable": ticket.is_open,
         "invoice": Invoice.objects.filter(ticket=ticket).select_related("credit_note").first(),
-        "affected": affected.first(),
+        "affected": affected,
         "charge_form": forms.get("charge_form") or ChargeForm(),
         "service_form": forms.get("service_form")
-        or AffectedServiceForm(ticket=ticket, initial={"subscription": _affected_pk(ticket)}),
+        or AffectedServiceForm(
+            ticket=ticket, initial={"subscription": affected.subscription_id if affected else None}
+        ),
     }
 
 
@@ -56,12 +62,6 @@ def change_form(charge, data=None) -> ChangeChargeForm:
         charge=charge,
         initial={name: getattr(charge, name) for name in fields},
         auto_id=f"charge{charge.pk}_%s",  # one form a line: ids apart
-    )
-
-
-def _affected_pk(ticket: Ticket) -> int | None:
-    return (
-        AffectedService.objects.filter(ticket=ticket).values_list("subscription", flat=True).first()
     )
 
 

@@ -23,9 +23,13 @@ from tickets.views.desk.dashboard import created_vs_closed
 SHOWN_ROWS = 200
 
 
+def _reader(view):
+    """Agents with the permission to read reports."""
+    return agent_required(permission_required("reports.view_reports", raise_exception=True)(view))
+
+
 @require_GET
-@agent_required
-@permission_required("reports.view_reports", raise_exception=True)
+@_reader
 def report(request, name: str = "insights"):
     if name not in REPORTS:
         raise Http404("No such report.")
@@ -65,10 +69,6 @@ def report(request, name: str = "insights"):
         "nav": "reports",
     }
     return render(request, "reports/report.html", context)
-
-
-def _reader(view):
-    return agent_required(permission_required("reports.view_reports", raise_exception=True)(view))
 
 
 @require_POST

@@ -283,3 +283,14 @@ def test_actions_on_a_request_outside_the_agents_queues_are_404(api, agent):
     assert api.post(f"/api/v1/requests/{hidden.number}/note/", {"text": "x"}).status_code == 404
     assert api.patch(f"/api/v1/requests/{hidden.number}/", {"subject": "x"}).status_code == 404
     assert not hidden.messages.filter(kind=Message.Kind.NOTE).exists()
+
+
+def test_a_file_over_the_limit_is_refused_with_the_limit_and_nothing_is_sent(api, ticket, settings):
+    settings.MAX_ATTACHMENT_BYTES = 2**20
+    upload = SimpleUploadedFile("dump.bin", b"x" * (2**20 + 1))
+    answer = api.upload(
+        f"/api/v1/requests/{ticket.number}/reply/", {"body": "The dump.", "attachments": [upload]}
+    )
+    assert answer.status_code == 409
+    assert "larger than 1 MB" in answer.json()["detail"]
+    assert not ticket.messages.filter(direction="outbound").exists()

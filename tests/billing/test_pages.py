@@ -162,3 +162,36 @@ def test_a_charge_is_edited_and_a_bad_edit_comes_back_with_its_error(agent_clien
     assert "The quantity must be more than zero." in bad
     line.refresh_from_db()
     assert line.quantity == D(3)
+
+
+def test_a_charge_of_another_request_cannot_be_changed_or_removed_through_this_one(
+    agent_client, ticket, queue, agent
+):
+    other = TicketFactory(queue=queue, by=agent)
+    theirs = charges.add_charge(
+        other, by=agent, description="Visit", unit_price=D("10"), quantity=D(1)
+    )
+    base = f"/desk/billing/requests/{ticket.number}/charges/{theirs.pk}"
+    data = {"description": "Mine now", "quantity": "1", "unit_price": "1", "discount_percent": "0"}
+    assert agent_client.post(f"{base}/", data, **HTMX).status_code == 404
+    assert agent_client.post(f"{base}/remove/", **HTMX).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.description == "Visit"
+
+
+def test_an_empty_charge_form_says_what_is_missing(agent_client, ticket):
+    card = agent_client.post(
+        f"/desk/billing/requests/{ticket.number}/charges/add/", {}, **HTMX
+    ).content.decode()
+    assert "Say what is charged, or pick a catalogue item." in card
+    assert "This field is required." in card  # the quantity
+    assert not ticket.charges.exists()
+
+
+def test_a_plain_post_with_errors_goes_back_to_the_request_with_them(agent_client, ticket):
+    answer = agent_client.post(
+        f"/desk/billing/requests/{ticket.number}/charges/add/",
+        {"description": "Visit", "quantity": "0", "unit_price": "5"},
+        follow=True,
+    )
+    assert "The quantity must be more than zero." in answer.content.decode()

@@ -169,6 +169,28 @@ class NewRequestForm(forms.Form):
             and self.cleaned_data["contact"] is None
         )
 
+    def request_fields(self, contact: Contact | None) -> dict:
+        """What workflow.create_ticket is given for this form (the desk page and the API
+        alike); `contact` is the chosen one or the new one just saved."""
+        data = self.cleaned_data
+        return {
+            "queue": data["queue"],
+            "subject": data["subject"],
+            "channel": data["channel"],
+            "contact": contact,
+            "body": data["body"],
+            # An agent's email request opens with the agent writing to the contact.
+            "outbound_email": data["channel"] == Channel.EMAIL,
+            "category": data["category"],
+            "priority": data["priority"],
+            **self.priority_model_cell,
+            "owner": data["owner"],
+            "team": data["team"],
+            "tags": data["tags"],
+            "time_units": data["time_units"],
+            "attachments": data["attachments"],
+        }
+
     @property
     def priority_model_cell(self) -> dict:
         """Impact and urgency for the workflow, left out when both are the medium default

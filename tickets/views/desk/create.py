@@ -9,7 +9,7 @@ from django.urls import path
 from tickets import workflow
 from tickets.access import queues_for
 from tickets.forms.create import NewRequestForm
-from tickets.models import Channel, Contact, Ticket
+from tickets.models import Contact, Ticket
 from tickets.views.desk import agent_required
 
 # Enough to find someone by a few letters; the box is for picking, not browsing.
@@ -22,24 +22,7 @@ def _register(form: NewRequestForm, *, by) -> Ticket:
     refuses the request, no contact is left behind."""
     data = form.cleaned_data
     contact = form.new_contact.save() if form.creates_contact else data["contact"]
-    return workflow.create_ticket(
-        queue=data["queue"],
-        subject=data["subject"],
-        by=by,
-        channel=data["channel"],
-        contact=contact,
-        body=data["body"],
-        # An agent's email request opens with the agent writing to the contact.
-        outbound_email=data["channel"] == Channel.EMAIL,
-        category=data["category"],
-        priority=data["priority"],
-        **form.priority_model_cell,
-        owner=data["owner"],
-        team=data["team"],
-        tags=data["tags"],
-        time_units=data["time_units"],
-        attachments=data["attachments"],
-    )
+    return workflow.create_ticket(by=by, **form.request_fields(contact))
 
 
 def _contact(pk: str | None) -> Contact | None:
