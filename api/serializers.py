@@ -4,6 +4,10 @@ Related rows are ids; `?expand=queue,contact` puts the row itself in their place
 loaded with the request anyway), and `?fields=number,subject` keeps only those fields.
 """
 
+from datetime import datetime, tzinfo
+
+from django.db import models
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -105,6 +109,73 @@ class RequestSerializer(Shaped):
                 "allow_null": True,
             }
         return super().build_relational_field(field_name, relation_info)
+
+
+class TagNames(Subquery):
+    """A request's tag names in name order, as a JSON array in the request's own row."""
+
+    template = (
+        "(SELECT COALESCE(jsonb_agg(tag.name ORDER BY tag.name), '[]'::jsonb) "
+        "FROM (%(subquery)s) tag)"
+    )
+    output_field = models.JSONField()
+
+    def __init__(self):
+        super().__init__(Tag.objects.filter(tickets=OuterRef("pk")).order_by("name").values("name"))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite's aggregates take no ORDER BY before 3.44: the subquery's order holds.
+        template = "(SELECT json_group_array(tag.name) FROM (%(subquery)s) tag)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+# A list's rows are read as plain values and given RequestSerializer's shape without it:
+# DRF's field-by-field calls on fifty model instances, and their tags prefetched, cost
+# 12 ms of a 17 ms page. These are the columns its fields read where the name differs.
+ROW_COLUMNS = {
+    **{name: f"{name}_id" for name in RequestSerializer.expandable},
+    "contact_email": "contact__email",
+    "merged_into": "merged_into__number",
+    "tags": "tag_names",
+}
+_DATETIMES = {f.name for f in Ticket._meta.fields if isinstance(f, models.DateTimeField)}
+
+
+def request_rows(requests: QuerySet[Ticket]) -> QuerySet:
+    """`requests` as the values a list shows, and their ids: the contact's email and the
+    merged-into number joined, the tags in the same row (one query in all)."""
+    columns = [ROW_COLUMNS.get(name, name) for name in RequestSerializer.Meta.fields]
+    return requests.annotate(tag_names=TagNames()).values("id", *columns)
+
+
+def request_answers(rows, fields: list[str], zone: tzinfo) -> list[dict]:
+    """The rows of `request_rows`, as RequestSerializer would give their `fields`."""
+    columns = [(name, ROW_COLUMNS.get(name, name), name in _DATETIMES) for name in fields]
+    answers = []
+    for values in rows:
+        answer = {}
+        for name, column, moment in columns:
+            value = values[column]
+            answer[name] = iso_8601(value, zone) if moment and value is not None else value
+        answers.append(answer)
+    return answers
+
+
+def iso_8601(moment: datetime, zone: tzinfo) -> str:
+    """DRF's DateTimeField output (`zone` is its current time zone, read once per answer:
+    reading it for each value through asgiref cost 2 ms a page)."""
+    text = moment.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def shown_fields(request) -> list[str]:
+    """RequestSerializer's fields that `fields=` keeps (all when it names none)."""
+    wanted = _listed(request.query_params.get("fields"))
+    return [name for name in RequestSerializer.Meta.fields if not wanted or name in wanted]
+
+
+def expands(request) -> bool:
+    return bool(_listed(request.query_params.get("expand")) & set(RequestSerializer.expandable))
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

@@ -58,8 +58,12 @@ def live_token(plaintext: str, *, now: datetime | None = None) -> ApiToken | Non
     if not plaintext.startswith(PREFIX) or plaintext.count("_") < 2:
         return None
     prefix = plaintext[len(PREFIX) :].split("_", 1)[0]
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.digest, _digest(plaintext)):
+    # The contact with the user: whether they are an agent is asked next (tickets.access).
+    try:
+        token = ApiToken.objects.select_related("user__contact").get(prefix=prefix)
+    except ApiToken.DoesNotExist:
+        return None
+    if not hmac.compare_digest(token.digest, _digest(plaintext)):
         return None
     if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None

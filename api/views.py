@@ -19,7 +19,15 @@ from rest_framework.response import Response
 from api import inputs
 from api.errors import Stale
 from api.idempotency import idempotent
-from api.serializers import EventSerializer, MessageSerializer, RequestSerializer
+from api.serializers import (
+    EventSerializer,
+    MessageSerializer,
+    RequestSerializer,
+    expands,
+    request_answers,
+    request_rows,
+    shown_fields,
+)
 from tickets import workflow
 from tickets.access import get_ticket_for_agent, is_agent, visible_tickets
 from tickets.filters import HIDDEN_BY_DEFAULT, TicketFilter
@@ -198,8 +206,13 @@ class RequestViewSet(viewsets.GenericViewSet):
         return response
 
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        requests = self.filter_queryset(visible_tickets(request.user))
+        if expands(request):  # related rows in place of ids: read as instances
+            page = self.paginate_queryset(answered(requests, request))
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        page = self.paginate_queryset(request_rows(requests))
+        answers = request_answers(page, shown_fields(request), timezone.get_current_timezone())
+        return self.get_paginated_response(answers)
 
     def retrieve(self, request, number):
         return self.answer(self.get_object(), read=False)
@@ -379,18 +392,19 @@ class RequestViewSet(viewsets.GenericViewSet):
         if since is not None:
             at, pk = since
             changed = changed.filter(Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=pk))
-        rows = list(answered(changed, request).order_by("updated_at", "id")[: size + 1])
+        rows = list(request_rows(changed).order_by("updated_at", "id")[: size + 1])
         last = rows[size - 1] if len(rows) > size else (rows[-1] if rows else None)
+        fields, zone = RequestSerializer.Meta.fields, timezone.get_current_timezone()
         answer = {
-            "results": RequestSerializer(rows[:size], many=True, context={"request": request}).data,
+            "results": request_answers(rows[:size], fields, zone),
             "next_since": _cursor(last) if last else request.query_params.get("since", ""),
             "has_more": len(rows) > size,
         }
         return Response(answer)
 
 
-def _cursor(ticket: Ticket) -> str:
-    point = f"{(ticket.updated_at - EPOCH) // timedelta(microseconds=1)}.{ticket.pk}"
+def _cursor(row: dict) -> str:
+    point = f"{(row['updated_at'] - EPOCH) // timedelta(microseconds=1)}.{row['id']}"
     return urlsafe_b64encode(point.encode()).decode()
 
 
