@@ -6,6 +6,7 @@ activities from visible_activities).
 """
 
 from datetime import datetime, time
+from functools import cache, partial
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -150,6 +151,11 @@ def _visible_teams(request):
     return teams_for(request.user)
 
 
+def _owner_choices(user: AbstractBaseUser) -> list[tuple[str, str]]:
+    agents = [(str(a.pk), agent_label(a)) for a in agents_for(user)]
+    return [("me", "Me"), ("nobody", "Nobody"), *agents]
+
+
 class TicketFilter(FilterSet):
     """Filters of the request list. Pass request= so the choices fit the agent."""
 
@@ -206,8 +212,9 @@ class TicketFilter(FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request, **kwargs):
         super().__init__(data, queryset, request=request, **kwargs)
-        agents = [(str(a.pk), agent_label(a)) for a in agents_for(request.user)]
-        self.filters["owner"].extra["choices"] = [("me", "Me"), ("nobody", "Nobody"), *agents]
+        # Read when the form is drawn or an owner is chosen (once for both), not for every
+        # list: a query and a third of the API's filtered list.
+        self.filters["owner"].extra["choices"] = cache(partial(_owner_choices, request.user))
 
     @property
     def sort_key(self) -> str:

@@ -6,7 +6,9 @@ import math
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.request import Request
 
@@ -93,3 +95,12 @@ def test_the_third_call_in_a_window_of_two_is_refused_until_the_next(
 def test_the_count_is_kept_in_memory_without_redis(settings):
     settings.REDIS_URL = ""
     assert [throttling.count("api-rate:test:1", 60) for _ in range(3)] == [1, 2, 3]
+
+
+def test_the_owners_are_read_only_when_one_is_chosen(client, assorted, agent, bearer):
+    with CaptureQueriesContext(connection) as without_owner:
+        assert client.get("/api/v1/requests/?open=1", **bearer).status_code == 200
+    with CaptureQueriesContext(connection) as with_owner:
+        answer = client.get(f"/api/v1/requests/?open=1&owner={agent.pk}", **bearer)
+    assert {r["owner"] for r in answer.json()["results"]} == {agent.pk}
+    assert len(with_owner) == len(without_owner) + 1
