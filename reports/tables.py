@@ -7,6 +7,9 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from billing import money
 from reports import queries
@@ -18,6 +21,21 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list]
+
+    def html_rows(self, limit: int) -> str:
+        """The first `limit` rows as the page's table rows, each cell shown as a template
+        would ({{ cell }}, "—" for none). Written here: 200 rows of cells cost 40 ms as
+        template loops."""
+        return mark_safe(  # nosec B308: every cell is escaped
+            "".join(
+                "<tr>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>"
+                for row in self.rows[:limit]
+            )
+        )
+
+
+def _cell(value) -> str:
+    return "—" if value is None else conditional_escape(localize(value))
 
 
 def _money(amounts: dict) -> str:

@@ -63,6 +63,7 @@ def report(request, name: str = "insights"):
         "reports": {key: label for key, (label, _) in REPORTS.items()},
         "table": table,
         "shown": shown,
+        "table_rows": table.html_rows(SHOWN_ROWS) if table else "",
         "chart": chart,
         "query": query.urlencode(),
         "frequencies": ScheduledReport.Frequency.choices,

@@ -33,7 +33,14 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["ticket", "at"], name="event_ticket_at")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="event_ticket_at"),
+            # Whether a request was ever alerted, asked of each request a report counts:
+            # alerts are a few of the events (52k of 13M at a million requests).
+            models.Index(
+                fields=["ticket"], condition=models.Q(action="alerted"), name="event_alerted"
+            ),
+        ]
 
     def __str__(self):
         if self.field:

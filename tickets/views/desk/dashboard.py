@@ -8,7 +8,9 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from tickets.access import queues_for
 from tickets.models import Priority, Queue, Status, Ticket
@@ -52,6 +54,37 @@ class Chart:
     @property
     def baseline(self) -> int:
         return self.height - self.bottom
+
+    def marks(self) -> str:
+        """The bars and day labels as SVG. Written here, not by the template: a report's
+        year of days is 730 bars, which template tags drew in 200 ms. The numbers are
+        ours and the kinds fixed; only the day's name is text, and it is escaped."""
+        marks = []
+        for day in self.days:
+            title = escape(dateformat.format(day["date"], "D j M"))
+            for bar in day["bars"]:
+                marks.append(
+                    BAR.format(**bar, width=day["width"], fill=FILLS[bar["kind"]], day=title)
+                )
+            if day["labelled"]:
+                label = escape(dateformat.format(day["date"], "j M"))
+                marks.append(DAY_LABEL.format(x=day["label_x"], y=self.height - 6, day=label))
+        return mark_safe("".join(marks))  # nosec B308: numbers, fixed words, escaped text
+
+
+BAR = (
+    '<rect class="bar-{kind}" x="{x}" y="{y}" width="{width}" height="{height}" rx="1" '
+    'style="{fill}"><title>{day}: {count} {kind}</title></rect>'
+)
+# Closed bars are hatched as well as green: the two differ without colour.
+FILLS = {
+    "created": "fill: var(--bs-primary)",
+    "closed": "fill: url(#closed-hatch); stroke: var(--bs-success)",
+}
+DAY_LABEL = (
+    '<text x="{x}" y="{y}" font-size="10" text-anchor="middle" fill="currentColor" '
+    'fill-opacity="0.7">{day}</text>'
+)
 
 
 def created_vs_closed(created: dict[date, int], closed: dict[date, int], days: list[date]) -> Chart:
