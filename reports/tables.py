@@ -26,12 +26,11 @@ class Table:
         """The first `limit` rows as the page's table rows, each cell shown as a template
         would ({{ cell }}, "—" for none). Written here: 200 rows of cells cost 40 ms as
         template loops."""
-        return mark_safe(  # nosec B308: every cell is escaped
-            "".join(
-                "<tr>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>"
-                for row in self.rows[:limit]
-            )
+        rows = (
+            "<tr>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>"
+            for row in self.rows[:limit]
         )
+        return mark_safe("".join(rows))  # nosec B308 B703: every cell is escaped
 
 
 def _cell(value) -> str:
