@@ -46,7 +46,7 @@ from django.utils import timezone
 from billing import money
 from billing.models import Charge, Invoice
 from reports.sql import Hundred, Percentile, SecondsBetween, percentile
-from tickets.models import Event, Message, QueuePriorityTime, Status, Ticket
+from tickets.models import Company, Contact, Event, Message, QueuePriorityTime, Status, Ticket
 
 Period = tuple[datetime, datetime]
 Grouping = Literal["day", "week", "month"]
@@ -231,9 +231,6 @@ def _outcomes() -> dict:
 
 def _sla_facts() -> dict:
     return {
-        # Leaving the New stage clears alert_at and alerted_at (they belong to the New
-        # stage only), so the alert's lasting trace is its "alerted" history line.
-        "was_alerted": Exists(Event.objects.filter(ticket=OuterRef("pk"), action="alerted")),
         "has_alert_time": Exists(
             QueuePriorityTime.objects.filter(
                 queue=OuterRef("queue"), priority=OuterRef("priority"), alert_minutes__isnull=False
@@ -249,7 +246,12 @@ def _service_levels(now: datetime) -> dict:
     overdue or active past it (TicketQuerySet.overdue). Requests still within their
     times are neither."""
     worked = Q(base_status__in=WORKED)
-    alert_breached = Q(was_alerted=True) | Q(alert_at__lte=now)
+    # Leaving the New stage clears alert_at and alerted_at (they belong to the New stage
+    # only), so the alert's lasting trace is its "alerted" history line. An IN list of
+    # them, not an EXISTS for each request: PostgreSQL hashes the list once (52k of 13M
+    # events at a million requests) instead of probing the index 500k times.
+    was_alerted = Q(pk__in=Event.objects.filter(action="alerted").values("ticket_id"))
+    alert_breached = was_alerted | Q(alert_at__lte=now)
     has_deadline = Q(deadline__isnull=False)
     late_open = Q(base_status__in=OPEN) & (
         Q(overdue_flagged_at__isnull=False) | Q(base_status=Status.Base.ACTIVE, deadline__lt=now)
@@ -382,33 +384,43 @@ class Summary:
 
 
 def summary_by_contact(tickets: QuerySet[Ticket], period: Period) -> list[Summary]:
-    return _summary_by(tickets, period, key="contact", names=("contact__name", "contact__email"))
+    return _summary_by(
+        tickets, period, key="contact", names=Contact.objects, shown=("name", "email")
+    )
 
 
 def summary_by_company(tickets: QuerySet[Ticket], period: Period) -> list[Summary]:
-    return _summary_by(tickets, period, key="contact__company", names=("contact__company__name",))
+    return _summary_by(
+        tickets, period, key="contact__company", names=Company.objects, shown=("name",)
+    )
 
 
 def _summary_by(
-    tickets: QuerySet[Ticket], period: Period, *, key: str, names: tuple[str, ...]
+    tickets: QuerySet[Ticket], period: Period, *, key: str, names: QuerySet, shown: tuple[str, ...]
 ) -> list[Summary]:
+    """Counted per `key` alone, the names read afterwards: grouping by the names too
+    sorted a year's 500k requests joined to their contacts (1.9 s at a million; 0.8 s
+    so)."""
     created = _created_in(tickets, period)
     closed = Q(base_status=Status.Base.CLOSED)
-    rows = (
-        created.values(key, *names)
-        .annotate(
+    rows = list(
+        created.values(key).annotate(
             open=Count("pk", filter=Q(base_status__in=OPEN)),
             closed=Count("pk", filter=closed),
             resolved_count=Count("pk", filter=closed & Q(resolved=True)),
         )
-        .order_by(*names, key)
     )
+    ids = [row[key] for row in rows if row[key] is not None]
+    named = {
+        pk: next((n for n in found if n), "")
+        for pk, *found in names.filter(pk__in=ids).values_list("pk", *shown)
+    }
     charges = _charges_by(created, f"ticket__{key}")
     invoiced = _invoiced_by(created, f"ticket__{key}")
-    return [
+    summaries = [
         Summary(
             id=row[key],
-            name=next((row[n] for n in names if row[n]), ""),
+            name=named.get(row[key], ""),
             open=row["open"],
             closed=row["closed"],
             resolved=row["resolved_count"],
@@ -417,6 +429,8 @@ def _summary_by(
         )
         for row in rows
     ]
+    # By name; the requests of no contact (or no company) last, as the database sorted.
+    return sorted(summaries, key=lambda s: (s.id is None, s.name, s.id or 0))
 
 
 # Agent performance ------------------------------------------------------------------------
@@ -464,7 +478,7 @@ def agent_performance(tickets: QuerySet[Ticket], period: Period) -> list[AgentPe
         )
         .order_by()
         .values("author")
-        .annotate(replies=Count("pk"))
+        .annotate(replies=Count("*"))  # the id is not in the index (message_agent_replies)
     )
     for row in replies:
         counts[row["author"]]["replies"] = row["replies"]
