@@ -35,6 +35,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -46,7 +47,7 @@ from django.utils import timezone
 from billing import money
 from billing.models import Charge, Invoice
 from reports.sql import Hundred, Percentile, SecondsBetween, percentile
-from tickets.models import Company, Contact, Event, Message, QueuePriorityTime, Status, Ticket
+from tickets.models import Event, Message, QueuePriorityTime, Status, Ticket
 
 Period = tuple[datetime, datetime]
 Grouping = Literal["day", "week", "month"]
@@ -384,43 +385,33 @@ class Summary:
 
 
 def summary_by_contact(tickets: QuerySet[Ticket], period: Period) -> list[Summary]:
-    return _summary_by(
-        tickets, period, key="contact", names=Contact.objects, shown=("name", "email")
-    )
+    return _summary_by(tickets, period, key="contact", names=("contact__name", "contact__email"))
 
 
 def summary_by_company(tickets: QuerySet[Ticket], period: Period) -> list[Summary]:
-    return _summary_by(
-        tickets, period, key="contact__company", names=Company.objects, shown=("name",)
-    )
+    return _summary_by(tickets, period, key="contact__company", names=("contact__company__name",))
 
 
 def _summary_by(
-    tickets: QuerySet[Ticket], period: Period, *, key: str, names: QuerySet, shown: tuple[str, ...]
+    tickets: QuerySet[Ticket], period: Period, *, key: str, names: tuple[str, ...]
 ) -> list[Summary]:
-    """Counted per `key` alone, the names read afterwards: grouping by the names too
-    sorted a year's 500k requests joined to their contacts (1.9 s at a million; 0.8 s
-    so)."""
+    """Grouped by `key` alone, its names taken as aggregates (one per group anyway):
+    grouping by the names too sorted a year's 500k requests joined to their contacts on
+    disk (1.9 s at a million; hashed by the id, 0.8 s)."""
     created = _created_in(tickets, period)
     closed = Q(base_status=Status.Base.CLOSED)
-    rows = list(
-        created.values(key).annotate(
-            open=Count("pk", filter=Q(base_status__in=OPEN)),
-            closed=Count("pk", filter=closed),
-            resolved_count=Count("pk", filter=closed & Q(resolved=True)),
-        )
+    rows = created.values(key).annotate(
+        **{f"name_{n}": Min(path) for n, path in enumerate(names)},
+        open=Count("pk", filter=Q(base_status__in=OPEN)),
+        closed=Count("pk", filter=closed),
+        resolved_count=Count("pk", filter=closed & Q(resolved=True)),
     )
-    ids = [row[key] for row in rows if row[key] is not None]
-    named = {
-        pk: next((n for n in found if n), "")
-        for pk, *found in names.filter(pk__in=ids).values_list("pk", *shown)
-    }
     charges = _charges_by(created, f"ticket__{key}")
     invoiced = _invoiced_by(created, f"ticket__{key}")
     summaries = [
         Summary(
             id=row[key],
-            name=named.get(row[key], ""),
+            name=next((row[f"name_{n}"] for n in range(len(names)) if row[f"name_{n}"]), ""),
             open=row["open"],
             closed=row["closed"],
             resolved=row["resolved_count"],

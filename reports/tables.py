@@ -38,6 +38,8 @@ def _cell(value) -> str:
 
 
 def _money(amounts: dict) -> str:
+    if not amounts:  # most rows of a summary: nothing charged
+        return ""
     return "; ".join(money.shown(amount, currency) for currency, amount in sorted(amounts.items()))
 
 
