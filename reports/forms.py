@@ -10,7 +10,8 @@ from mptt.forms import TreeNodeChoiceField
 
 from reports.queries import check_period
 from tickets.access import queues_for
-from tickets.models import Category, Channel, Priority, Tag, Ticket
+from tickets.forms.request import custom_form_field
+from tickets.models import Category, Channel, CustomField, Priority, Tag, Ticket
 
 
 class ReportForm(forms.Form):
@@ -41,6 +42,13 @@ class ReportForm(forms.Form):
         defaults = {"start": today - timedelta(days=29), "end": today, "by": "day"}
         super().__init__({**defaults, **(data.dict() if data else {})}, **kwargs)
         self.fields["queue"].queryset = queues_for(user).order_by("name")
+        self.custom_fields = list(CustomField.objects.all())
+        for custom in self.custom_fields:
+            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
+
+    @property
+    def custom_filters(self) -> list:
+        return [self[f"cf_{custom.key}"] for custom in self.custom_fields]
 
     def clean(self):
         data = super().clean()
@@ -75,4 +83,8 @@ class ReportForm(forms.Form):
             tickets = tickets.filter(tags=data["tag"])
         if data["company"]:
             tickets = tickets.filter(contact__company__name__icontains=data["company"])
+        for custom in self.custom_fields:
+            value = data.get(f"cf_{custom.key}")
+            if value not in (None, ""):
+                tickets = tickets.with_custom_value(custom, value)
         return tickets

@@ -9,8 +9,9 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from tests.factories import QueueFactory, TicketFactory
+from tests.factories import CustomFieldFactory, QueueFactory, TicketFactory
 from tickets import workflow
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +112,50 @@ def test_a_long_summary_shows_its_first_rows_and_exports_them_all(
     assert "The first 2 of 3 rows" in reader.get(url).content.decode()
     csv = b"".join(reader.get(url + "&format=csv").streaming_content).decode()
     assert len(csv.splitlines()) == 4
+
+
+@pytest.fixture
+def fielded(queue, agent):
+    """Requests with custom values of each kind, set as the properties form stores them."""
+    fields = {
+        "model": CustomFieldFactory(key="model", kind="choice", choices="X1\nT14"),
+        "serial": CustomFieldFactory(key="serial-no", kind="text"),
+        "seats": CustomFieldFactory(key="seats", kind="number"),
+        "bought": CustomFieldFactory(key="bought", kind="date"),
+    }
+    values = [
+        {"model": "X1", "serial-no": "AB-123", "seats": 3, "bought": "2024-03-01"},
+        {"model": "X1", "serial-no": "cd-999", "seats": 2.5},
+        {"model": "T14", "serial-no": "ab-777"},
+        {},
+    ]
+    for custom in values:
+        ticket = TicketFactory(queue=queue, by=agent)
+        Ticket.objects.filter(pk=ticket.pk).update(custom_fields=custom)
+    return fields
+
+
+@pytest.mark.parametrize(
+    "query,created",
+    [
+        ("cf_model=X1", 2),
+        ("cf_model=X1&cf_serial-no=ab", 1),  # a text matches a part, in any case
+        ("cf_serial-no=AB", 2),
+        ("cf_seats=3", 1),
+        ("cf_seats=2.5", 1),
+        ("cf_bought=2024-03-01", 1),
+        ("", 4),
+    ],
+)
+def test_a_report_filters_by_custom_fields(reader, fielded, query, created):
+    today = timezone.localdate()
+    url = f"/desk/reports/insights/?start={today}&end={today}&{query}&format=csv"
+    csv = b"".join(reader.get(url).streaming_content).decode()
+    assert csv.splitlines()[1] == f"{today},{created},0"
+
+
+def test_an_unknown_option_of_a_custom_field_is_a_form_error(reader, fielded):
+    page = reader.get("/desk/reports/insights/?cf_model=Z9")
+    assert page.status_code == 200
+    assert "Select a valid choice" in page.content.decode()
+    assert 'name="cf_model"' in page.content.decode()

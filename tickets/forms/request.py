@@ -125,7 +125,7 @@ class PropertiesForm(RequestForm):
             CustomField.objects.filter(Q(queues=ticket.queue) | Q(queues__isnull=True)).distinct()
         )
         for custom in self.custom_fields:
-            self.fields[f"cf_{custom.key}"] = _custom_form_field(custom)
+            self.fields[f"cf_{custom.key}"] = custom_form_field(custom)
         if not self.is_bound:
             self.initial.update(self._current())
 
@@ -221,7 +221,8 @@ def _addresses_of(ticket: Ticket) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _custom_form_field(custom: CustomField) -> forms.Field:
+def custom_form_field(custom: CustomField) -> forms.Field:
+    """The form field of a custom field, never required (the request form, the reports)."""
     options = {"label": custom.name, "required": False}
     match custom.kind:
         case CustomField.Kind.NUMBER:

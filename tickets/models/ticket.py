@@ -5,11 +5,12 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.urls import reverse
 from django.utils import timezone
 from mptt.models import TreeForeignKey
 
-from .config import Category, Level, Priority, Queue, Stage, Status, Tag
+from .config import Category, CustomField, Level, Priority, Queue, Stage, Status, Tag
 from .people import Contact
 
 
@@ -47,6 +48,22 @@ class TicketQuerySet(models.QuerySet):
 
     def of_company(self, company):
         return self.filter(contact__company=company)
+
+    def with_custom_value(self, custom: CustomField, value):
+        """Requests whose `custom` field holds `value` (a form's cleaned value): a text
+        that contains it, whatever the case; a number, date or choice equal to it, as
+        PropertiesForm stores them."""
+        stored = KeyTransform(custom.key, "custom_fields")
+        alias = f"custom_{custom.pk}"
+        match custom.kind:
+            case CustomField.Kind.TEXT:
+                text = KeyTextTransform(custom.key, "custom_fields")
+                return self.alias(**{alias: text}).filter(**{f"{alias}__icontains": value})
+            case CustomField.Kind.NUMBER:
+                value = int(value) if value == int(value) else float(value)
+            case CustomField.Kind.DATE:
+                value = value.isoformat()
+        return self.alias(**{alias: stored}).filter(**{alias: value})
 
     # The sweep's selections. Each matches one partial index (Meta.indexes), so its cost
     # follows the number of requests that are due, not the number that exist.
