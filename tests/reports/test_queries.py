@@ -1,6 +1,6 @@
 """The reports' numbers, from requests placed in time through the workflow."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from tests.factories import (
 )
 from tickets import workflow
 from tickets.access import visible_tickets
+from tickets.models import BusinessCalendar, OpeningHours
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -288,3 +289,54 @@ def test_backlog_counts_open_requests_by_age(queue, agent):
         over_30_days=1,
     )
     assert row.total == 6
+
+
+# Business hours across the night and the weekend ---------------------------------------
+
+
+@pytest.fixture
+def office_queue(queue):
+    """Open Monday to Friday, 9:00 to 17:00 in Berlin; an hour to complete a request."""
+    calendar = BusinessCalendar.objects.create(name="Berlin office", time_zone="Europe/Berlin")
+    for weekday in range(5):
+        OpeningHours.objects.create(
+            calendar=calendar, weekday=weekday, opens=time(9), closes=time(17)
+        )
+    queue.calendar = calendar
+    queue.save(update_fields=["calendar"])
+    QueuePriorityTimeFactory(
+        queue=queue, priority=queue.default_priority, alert_minutes=None, completion_minutes=60
+    )
+    return queue
+
+
+def berlin(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2024, 3, day, hour, minute, tzinfo=BERLIN)
+
+
+def test_completion_counts_business_hours_across_the_weekend(office_queue, agent):
+    # Friday 16:30: half an hour that day, the other half on Monday from 9:00
+    kept = TicketFactory(queue=office_queue, by=agent, now=berlin(8, 16, 30))
+    late = TicketFactory(queue=office_queue, by=agent, now=berlin(8, 16, 30))
+    assert kept.deadline == berlin(11, 9, 30)
+    workflow.close_ticket(kept, resolved=True, by=agent, now=berlin(11, 9, 20))  # 65 h later
+    workflow.close_ticket(late, resolved=True, by=agent, now=berlin(11, 9, 40))
+    [row] = queries.analysis_by_queue(visible_tickets(agent), MARCH, now=berlin(12, 12))
+    assert (row.completion_met, row.completion_breached) == (1, 1)
+    # the close times are the calendar's, not the office's: 64 h 50 min and 65 h 10 min
+    assert row.to_close.median == (65 * 3600.0)
+
+
+def test_a_request_of_the_night_before_the_weekend(office_queue, agent):
+    # Saturday 0:30 in Berlin is still Friday in UTC; the office opens on Monday at 9:00
+    night = TicketFactory(queue=office_queue, by=agent, now=berlin(9, 0, 30))
+    assert night.deadline == berlin(11, 10)
+    period = (berlin(8, 0), berlin(11, 0))
+    in_berlin = queries.created_vs_closed(visible_tickets(agent), period, by="day", tz=BERLIN)
+    in_utc = queries.created_vs_closed(visible_tickets(agent), period, by="day", tz=UTC)
+    assert [(b.starts.day, b.created) for b in in_berlin] == [(8, 0), (9, 1), (10, 0)]
+    assert [(b.starts.day, b.created) for b in in_utc if b.created] == [(8, 1)]
+    # still open on Monday at 9:59 it has missed nothing; at 10:01 it has
+    missed = queries.analysis_by_queue(visible_tickets(agent), MARCH, now=berlin(11, 10, 1))
+    within = queries.analysis_by_queue(visible_tickets(agent), MARCH, now=berlin(11, 9, 59))
+    assert (within[0].completion_breached, missed[0].completion_breached) == (0, 1)
