@@ -95,6 +95,31 @@ def agent_client(client, agent):
     return client
 
 
+@pytest.fixture
+def portal_queue(agent):
+    """A queue open to the portal that the `agent` works."""
+    from tests.factories import PriorityRuleFactory, QueueFactory
+
+    PriorityRuleFactory()
+    queue = QueueFactory(name="Help", stages=["Triage", "Investigating"], is_open_to_portal=True)
+    queue.members.add(agent)
+    return queue
+
+
+@pytest.fixture
+def customer(db):
+    """A contact with a portal login."""
+    from tests.factories import PortalContactFactory
+
+    return PortalContactFactory(name="Carla Customer", email="carla@example.test")
+
+
+@pytest.fixture
+def customer_client(client, customer):
+    client.force_login(customer.user)
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,3 +1,5 @@
+from collections.abc import Collection
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -83,16 +85,18 @@ class Approval(models.Model):
         names += [f"team {self.approver_team.name}"] if self.approver_team else []
         return " or ".join(names) or "any agent"
 
-    def may_decide(self, user) -> bool:
+    def may_decide(self, user, *, teams: Collection[int] | None = None) -> bool:
         """Whether this agent decides it: the approver, a member of the team, or — when
-        both are gone since — any agent who sees the request."""
+        both are gone since — any agent who sees the request. `teams`, the ids of the
+        user's teams when already read (a page of many approvals reads them once)."""
         if self.asks != self.Asks.AGENTS or user is None:
             return False
         if self.approver_id is None and self.approver_team_id is None:
             return True
         if self.approver_id == user.pk:
             return True
-        return (
-            self.approver_team_id is not None
-            and user.groups.filter(pk=self.approver_team_id).exists()
-        )
+        if self.approver_team_id is None:
+            return False
+        if teams is not None:
+            return self.approver_team_id in teams
+        return user.groups.filter(pk=self.approver_team_id).exists()

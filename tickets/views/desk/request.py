@@ -98,12 +98,7 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         "related": visible_tickets(request.user).filter(related=ticket).select_related("status"),
         "collaborators": list(ticket.collaborators.all()),
         "merged_tickets": list(ticket.merged_tickets.all()),
-        "approvals": [
-            (approval, approval.is_pending and approval.may_decide(request.user))
-            for approval in ticket.approvals.select_related(
-                "stage", "approver", "approver_team"
-            ).order_by("-requested_at")
-        ],
+        "approvals": _approvals(ticket, request.user),
         "activities": list(
             ticket.activities.select_related("assignee", "team", "closed_by").open_first()
         ),
@@ -113,6 +108,22 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         **_customer_history(ticket, request.user),
     }
     return render(request, "desk/request/page.html", context)
+
+
+def _approvals(ticket: Ticket, user) -> list[tuple[Approval, bool]]:
+    """The request's approvals, newest first, each with whether the agent decides it now;
+    the agent's teams read once for all of them."""
+    approvals = list(
+        ticket.approvals.select_related("stage", "approver", "approver_team").order_by(
+            "-requested_at"
+        )
+    )
+    teams = (
+        set(user.groups.values_list("pk", flat=True))
+        if any(a.is_pending and a.approver_team_id for a in approvals)
+        else set()
+    )
+    return [(a, a.is_pending and a.may_decide(user, teams=teams)) for a in approvals]
 
 
 @agent_required
