@@ -149,6 +149,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
 }
+# How long an article's author may still correct its time units.
+TIME_UNITS_CORRECTABLE_MINUTES = env.int("TIME_UNITS_CORRECTABLE_MINUTES", default=60)
 # Calls a token (or a signed-in user) may make: "<n>/<second|minute|hour|day>".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")
 SPECTACULAR_SETTINGS = {

@@ -38,6 +38,7 @@ EVENT_LABELS = {
     "note_pinned": "pinned a note",
     "note_unpinned": "unpinned a note",
     "note_deleted": "deleted a note",
+    "time_units_corrected": "corrected the time units",
     "collaborator_added": "asked for help",
     "first_reply": "replied for the first time",
     "approval_requested": "asked the customer to approve",

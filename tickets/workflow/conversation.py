@@ -3,7 +3,7 @@ and colleagues asked in.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -151,6 +151,33 @@ def pin_note(note: Message, *, pinned: bool, by: Actor, now: datetime | None = N
         change.log("note_pinned" if pinned else "note_unpinned", field="note", new=note.pk)
         change.save()
     return note
+
+
+@transaction.atomic
+def correct_time_units(
+    message: Message, *, units: int, by: Actor, now: datetime | None = None
+) -> Message:
+    """The time units of an article (reply, note, call), corrected by its author within
+    TIME_UNITS_CORRECTABLE_MINUTES of writing it; the old and new count in the history."""
+    now = now or timezone.now()
+    if by is None or message.author_id != by.pk:
+        raise WorkflowError("Only the article's author may correct its time units.")
+    minutes = settings.TIME_UNITS_CORRECTABLE_MINUTES
+    if now - message.created_at > timedelta(minutes=minutes):
+        raise WorkflowError(
+            f"Time units can be corrected for {minutes} minutes after writing; "
+            "this article is older."
+        )
+    if units < 0:
+        raise WorkflowError("Time units cannot be negative.")
+    _ensure_editable(_lock(message.ticket))
+    if message.time_units != units:
+        change = _Change(message.ticket, by=by, now=now)
+        change.log("time_units_corrected", field="time_units", old=message.time_units, new=units)
+        message.time_units = units
+        message.save(update_fields=["time_units"])
+        change.save()
+    return message
 
 
 @transaction.atomic

@@ -7,13 +7,16 @@ has a form, as a message otherwise.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import workflow
@@ -69,7 +72,11 @@ def request_page(request, number):
     ticket = get_ticket_for_agent(request.user, number)
     workflow.mark_read(ticket, by=request.user)
     if request.headers.get("HX-Request"):
-        context = {"ticket": ticket, "timeline": _timeline(request, ticket)}
+        context = {
+            "ticket": ticket,
+            "timeline": _timeline(request, ticket),
+            "correctable_since": _correctable_since(),
+        }
         return render(request, "desk/request/_timeline.html", context)
     return _render_page(request, ticket)
 
@@ -104,10 +111,17 @@ def _render_page(request, ticket, bound: dict | None = None, *, properties_form=
         ),
         "first_response": ticket.replied_at - ticket.created_at if ticket.replied_at else None,
         "timeline": _timeline(request, ticket),
+        "correctable_since": _correctable_since(),
         **summary,
         **_customer_history(ticket, request.user),
     }
     return render(request, "desk/request/page.html", context)
+
+
+def _correctable_since():
+    """An agent's own articles written since then may have their time units corrected
+    (workflow.correct_time_units says so again when it is done)."""
+    return timezone.now() - timedelta(minutes=settings.TIME_UNITS_CORRECTABLE_MINUTES)
 
 
 def _approvals(ticket: Ticket, user) -> list[tuple[Approval, bool]]:
@@ -371,6 +385,24 @@ def note_pin(request, number, pk):
         ticket,
         lambda: workflow.pin_note(note, pinned=pinned, by=request.user),
         "The note is pinned to the top." if pinned else "The note is unpinned.",
+    )
+
+
+@agent_required
+@require_POST
+def time_units_correct(request, number, pk):
+    """The author's correction of an article's time units (the workflow says until when)."""
+    ticket = get_ticket_for_agent(request.user, number)
+    message = get_object_or_404(ticket.messages, pk=pk)
+    units = request.POST.get("time_units", "").strip()
+    if not units.isdigit():
+        messages.error(request, "Time units are a whole number, 0 or more.")
+        return _back(ticket)
+    return _run(
+        request,
+        ticket,
+        lambda: workflow.correct_time_units(message, units=int(units), by=request.user),
+        f"The time units are corrected to {int(units)}.",
     )
 
 
@@ -684,6 +716,11 @@ urlpatterns = [
     path("requests/<str:number>/template/<int:pk>/", reply_template, name="request_template"),
     path("requests/<str:number>/note/", note, name="request_note"),
     path("requests/<str:number>/notes/<int:pk>/pin/", note_pin, name="request_note_pin"),
+    path(
+        "requests/<str:number>/messages/<int:pk>/time-units/",
+        time_units_correct,
+        name="request_time_units",
+    ),
     path("requests/<str:number>/notes/<int:pk>/delete/", note_delete, name="request_note_delete"),
     path("requests/<str:number>/ask/", ask, name="request_ask"),
     path("requests/<str:number>/forward/", forward, name="request_forward"),
