@@ -433,6 +433,7 @@ class AgentPerformance:
     agent: str
     handled: int = 0
     replies: int = 0
+    time_units: int = 0
     queue_seconds: int = 0
     internal_seconds: int = 0
     external_seconds: int = 0
@@ -440,8 +441,9 @@ class AgentPerformance:
 
 def agent_performance(tickets: QuerySet[Ticket], period: Period) -> list[AgentPerformance]:
     """Per owner: the requests closed in the period (`handled`) with the sums of their
-    time counters, and the emails the agent sent customers in the period (`replies`;
-    automatic mail and mail to outside parties are not replies)."""
+    time counters; the emails the agent sent customers in the period (`replies`;
+    automatic mail and mail to outside parties are not replies) and the time units of
+    all the articles they wrote in it (replies, notes, calls)."""
     start, end = check_period(*period)
     counts: dict[int, dict] = defaultdict(dict)
     handled = (
@@ -457,22 +459,21 @@ def agent_performance(tickets: QuerySet[Ticket], period: Period) -> list[AgentPe
     )
     for row in handled:
         counts[row.pop("owner")].update(row)
-    replies = (
+    reply = Q(kind=Message.Kind.EMAIL, direction=Message.Direction.OUTBOUND, is_external=False)
+    written = (
         Message.objects.filter(
             ticket__in=tickets.values("pk"),
-            kind=Message.Kind.EMAIL,
-            direction=Message.Direction.OUTBOUND,
-            is_external=False,
             author__isnull=False,
             created_at__gte=start,
             created_at__lt=end,
         )
         .order_by()
         .values("author")
-        .annotate(replies=Count("*"))  # the id is not in the index (message_agent_replies)
+        # counting created_at, not the id: the index (message_by_agents) holds the one
+        .annotate(replies=Count("created_at", filter=reply), time_units=Sum("time_units"))
     )
-    for row in replies:
-        counts[row["author"]]["replies"] = row["replies"]
+    for row in written:
+        counts[row.pop("author")].update(row)
     names = _agent_names(counts)
     rows = [AgentPerformance(agent_id=pk, agent=names[pk], **row) for pk, row in counts.items()]
     return sorted(rows, key=lambda row: (row.agent.casefold(), row.agent_id))

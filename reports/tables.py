@@ -95,9 +95,10 @@ def agents(tickets, period, by, now) -> Table:
     rows = queries.agent_performance(tickets, period)
     return Table(
         "Agent performance (requests closed in the period)",
-        ["Agent", "Handled", "Replies", "In the queue (h)", "Internal (h)", "External (h)"],
-        [[r.agent, r.handled, r.replies, _hours(r.queue_seconds), _hours(r.internal_seconds),
-          _hours(r.external_seconds)] for r in rows],
+        ["Agent", "Handled", "Replies", "Time units", "In the queue (h)", "Internal (h)",
+         "External (h)"],
+        [[r.agent, r.handled, r.replies, r.time_units, _hours(r.queue_seconds),
+          _hours(r.internal_seconds), _hours(r.external_seconds)] for r in rows],
     )  # fmt: skip
 
 

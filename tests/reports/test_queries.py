@@ -259,11 +259,15 @@ def test_agent_performance_counts_handled_replies_and_time(queue, agent):
     reply(request(queue, agent, hours=-24 * 10), agent, -24 * 9)  # a February reply
     theirs = request(queue, agent, owner=bob)
     reply(theirs, bob, 1)
+    # time units: of every article written in the period, not only replies
+    workflow.add_note(mine, text="Checked the logs.", time_units=15, by=agent, now=at(1.5))
+    workflow.add_note(theirs, text="Ordered parts.", time_units=30, by=bob, now=at(2))
+    workflow.add_note(theirs, text="February.", time_units=99, by=bob, now=at(-24 * 9))
 
     rows = queries.agent_performance(visible_tickets(agent), MARCH)
-    assert [(r.agent, r.handled, r.replies) for r in rows] == [
-        ("Alice Agent", 1, 2),
-        ("Bob Builder", 0, 1),
+    assert [(r.agent, r.handled, r.replies, r.time_units) for r in rows] == [
+        ("Alice Agent", 1, 2, 15),
+        ("Bob Builder", 0, 1, 30),
     ]
     alice = rows[0]
     assert alice.internal_seconds + alice.external_seconds + alice.queue_seconds == 3 * 3600
