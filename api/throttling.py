@@ -14,6 +14,7 @@ from functools import cache
 import redis
 from django.conf import settings
 from django.core.cache import cache as django_cache
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,8 +33,13 @@ class TokenRateThrottle(BaseThrottle):
 
 
 def allowance(rate: str) -> tuple[int, int]:
-    """ "600/minute" → (600, 60)."""
+    """The calls and the seconds of a rate: 600/minute is (600, 60)."""
     calls, _, period = rate.partition("/")
+    if not calls.isdigit() or period[:1] not in SECONDS:
+        raise ImproperlyConfigured(
+            f"API_RATE_LIMIT is “{rate}”: write calls/period, e.g. 600/minute "
+            "(second, minute, hour or day)."
+        )
     return int(calls), SECONDS[period[0]]
 
 

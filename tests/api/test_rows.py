@@ -6,6 +6,7 @@ import math
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -105,3 +106,9 @@ def test_the_owners_are_read_only_when_one_is_chosen(client, assorted, agent, be
         answer = client.get(f"/api/v1/requests/?open=1&owner={agent.pk}", **bearer)
     assert {r["owner"] for r in answer.json()["results"]} == {agent.pk}
     assert len(with_owner) == len(without_owner) + 1
+
+
+@pytest.mark.parametrize("rate", ["600", "600/fortnight", "many/minute", ""])
+def test_a_rate_limit_that_is_not_calls_per_period_says_how_to_write_it(rate):
+    with pytest.raises(ImproperlyConfigured, match="600/minute"):
+        throttling.allowance(rate)
