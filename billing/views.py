@@ -68,7 +68,8 @@ def change_form(charge, data=None) -> ChangeChargeForm:
 def _card(request, ticket: Ticket, **forms):
     """The card again (htmx), or the request page with a message (a plain form post)."""
     if request.headers.get("HX-Request"):
-        ticket = get_ticket_for_agent(request.user, ticket.number)
+        # The view's request will do: the card shows its charges (read afresh) and whether
+        # it is open, which a charge does not change.
         return render(request, "billing/_charges.html", card_context(ticket, **forms))
     for form in forms.values():
         for errors in form.errors.values() if hasattr(form, "errors") else []:

@@ -87,3 +87,16 @@ def test_an_old_article_of_ones_own_shows_them_without_a_form(agent_client, note
     page = agent_client.get(f"/desk/requests/{note.ticket.number}/").content.decode()
     assert f'id="time-units-{note.pk}"' not in page
     assert '<i class="bi bi-stopwatch"></i> 10' in page
+
+
+def test_an_article_of_another_request_or_queue_is_not_found(agent_client, note, queue, agent):
+    other = TicketFactory(queue=queue, by=agent)
+    url = f"/desk/requests/{other.number}/messages/{note.pk}/time-units/"
+    assert agent_client.post(url, {"time_units": "1"}).status_code == 404
+    hidden = TicketFactory(by=agent)  # a queue the agent does not work
+    hidden_note = workflow.add_note(hidden, text="Elsewhere.", time_units=3, by=agent)
+    url = f"/desk/requests/{hidden.number}/messages/{hidden_note.pk}/time-units/"
+    assert agent_client.post(url, {"time_units": "1"}).status_code == 404
+    note.refresh_from_db()
+    hidden_note.refresh_from_db()
+    assert (note.time_units, hidden_note.time_units) == (10, 3)
