@@ -4,7 +4,6 @@ menu button, and never pushes the page sideways or the user's menu off the scree
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
 from tests.factories import UserFactory
@@ -34,14 +33,3 @@ def test_the_back_office_menu_leads_to_invoices_and_reports(page, sign_in):
     page.get_by_role("button", name="Back office").click()
     page.get_by_role("link", name="Invoices").click()
     expect(page).to_have_url(re.compile(r"/desk/billing/invoices/$"))
-
-
-def test_the_reports_are_offered_only_to_whom_may_read_them(page, sign_in):
-    reader = UserFactory()
-    reader.user_permissions.add(Permission.objects.get(codename="view_reports"))
-    for user, offered in ((UserFactory(), 0), (reader, 1)):
-        page.context.clear_cookies()
-        sign_in(user)
-        page.goto("/desk/dashboard/")
-        page.get_by_role("button", name="Back office").click()
-        expect(page.get_by_role("link", name="Reports")).to_have_count(offered)
