@@ -151,6 +151,11 @@ REST_FRAMEWORK = {
 }
 # How long an article's author may still correct its time units.
 TIME_UNITS_CORRECTABLE_MINUTES = env.int("TIME_UNITS_CORRECTABLE_MINUTES", default=60)
+# SMS: the longest text an agent may send, in messages of the network (a long SMS is
+# several, each charged), and the country a number without +country code is read in
+# (ISO 3166 code, e.g. "DE"; empty: every number needs its country code).
+SMS_MAX_SEGMENTS = env.int("SMS_MAX_SEGMENTS", default=6)
+SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="")
 # Calls a token (or a signed-in user) may make: "<n>/<second|minute|hour|day>".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")
 SPECTACULAR_SETTINGS = {

@@ -99,7 +99,12 @@ def subscribe() -> None:
         key="mailgateway.acknowledge",
         when=events.opened_through(Channel.EMAIL),
     )
-    events.subscribe(events.MESSAGE_SENT, send_outbound_message, key="mailgateway.send")
+    events.subscribe(
+        events.MESSAGE_SENT,
+        send_outbound_message,
+        key="mailgateway.send",
+        when=lambda event: not events.sent_by_sms(event),
+    )
     events.subscribe(
         events.APPROVAL_REQUESTED, mail_approval_request, key="mailgateway.approval_request"
     )

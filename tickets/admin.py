@@ -21,6 +21,7 @@ from mptt.admin import DraggableMPTTAdmin
 from mptt.forms import TreeNodeChoiceField, TreeNodeMultipleChoiceField
 
 from tickets import accounts, events, workflow
+from tickets.forms.people import ContactForm
 from tickets.models import (
     Activity,
     Approval,
@@ -191,11 +192,21 @@ class CompanyAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(ExplainProtectedMixin, admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "company"]
+    form = ContactForm  # its checks: the address unique, the mobile number in E.164
+    list_display = ["name", "email", "phone", "mobile", "company"]
     list_select_related = ["company"]
-    search_fields = ["name", "email", "phone"]
+    search_fields = ["name", "email", "phone", "mobile"]
     autocomplete_fields = ["company", "user"]
-    fields = ["name", "email", "phone", "company", "address", "user", "can_see_company_requests"]
+    fields = [
+        "name",
+        "email",
+        "phone",
+        "mobile",
+        "company",
+        "address",
+        "user",
+        "can_see_company_requests",
+    ]
     actions = ["invite_to_portal"]
 
     @admin.action(description="Invite to the customer portal (mails a link to set a password)")

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import DomainEvent, Ticket
+from tickets.models import DomainEvent, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,12 @@ def subscribe_within(names: str | Iterable[str], handler: Handler, *, key: str) 
 def opened_through(channel: str) -> Callable[[DomainEvent], bool]:
     """A `when` for CREATED: the request came in through `channel` (a Channel value)."""
     return lambda event: event.payload.get("channel") == channel
+
+
+def sent_by_sms(event: DomainEvent) -> bool:
+    """A `when` for MESSAGE_SENT: the message goes as an SMS (older events, without a
+    kind, were all email)."""
+    return event.payload.get("kind") == Message.Kind.SMS
 
 
 def subscribers(name: str) -> list[Subscriber]:

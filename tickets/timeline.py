@@ -17,7 +17,7 @@ from tickets.models import Contact, Message, Ticket
 
 FILTERS = {"all": "All", "messages": "Messages", "notes": "Notes"}
 # These events only repeat a message that is on the timeline already.
-MESSAGE_EVENTS = {"message_added", "replied", "forwarded", "emailed"}
+MESSAGE_EVENTS = {"message_added", "replied", "forwarded", "emailed", "texted"}
 EVENT_LABELS = {
     "created": "created the request",
     "changed": "changed",

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from tickets import sms
 from tickets.models import Company, Contact
 
 
@@ -11,7 +12,15 @@ class ContactForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ["name", "email", "phone", "company", "address", "can_see_company_requests"]
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "mobile",
+            "company",
+            "address",
+            "can_see_company_requests",
+        ]
         widgets = {"address": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -35,6 +44,14 @@ class ContactForm(forms.ModelForm):
                 params={"contact": clash},
             )
         return email
+
+    def clean_mobile(self) -> str:
+        if not self.cleaned_data["mobile"].strip():
+            return ""
+        try:
+            return sms.normalise_number(self.cleaned_data["mobile"])
+        except sms.InvalidNumber as error:
+            raise forms.ValidationError(str(error), code="invalid_mobile") from error
 
 
 class CompanyForm(forms.ModelForm):

@@ -65,6 +65,13 @@ class Contact(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254)
     phone = models.CharField(max_length=50, blank=True)
+    # indexed: an incoming SMS finds its contact by it
+    mobile = models.CharField(
+        max_length=16,
+        blank=True,
+        db_index=True,
+        help_text="For SMS, in international form (+49…); forms write it so.",
+    )
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )

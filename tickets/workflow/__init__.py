@@ -38,6 +38,7 @@ from tickets.workflow.conversation import (
     pin_note,
     reply_to_customer,
     send_email,
+    send_sms,
 )
 from tickets.workflow.core import (
     UNSET,
@@ -138,6 +139,7 @@ __all__ = [
     "restore_ticket",
     "schedule_activity",
     "send_email",
+    "send_sms",
     "set_tags",
     "unlink_tickets",
     "update_ticket",

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from tickets import events, html, mail_headers
+from tickets import events, html, mail_headers, sms
 from tickets.models import Attachment, Contact, Message, Ticket
 from tickets.workflow.core import Actor, WorkflowError, _Change, _ensure_editable, _lock
 from tickets.workflow.timekeeping import _switch_counter
@@ -294,7 +294,7 @@ def send_email(
     change = _Change(ticket, by=by, now=message.created_at)
     if action:
         change.log(action, field="to", new=message.to)
-    change.tell(events.MESSAGE_SENT, message=message.pk)
+    change.tell(events.MESSAGE_SENT, message=message.pk, kind=message.kind)
     change.save()
     return message
 
@@ -330,6 +330,57 @@ def reply_to_customer(
         action="replied",
         now=now,
     )
+    return message
+
+
+@transaction.atomic
+def send_sms(
+    ticket: Ticket,
+    *,
+    by: Actor,
+    body: str,
+    to: str = "",
+    time_units: int = 0,
+    action: str = "texted",
+    now: datetime | None = None,
+) -> Message:
+    """Write an outbound SMS into the timeline; the `sms` app sends it once the
+    transaction commits (message_sent). It goes to `to`, by default the contact's
+    mobile number, and must fit in SMS_MAX_SEGMENTS messages of the network."""
+    body = body.strip()
+    if not body:
+        raise WorkflowError("The SMS has no text.")
+    if reason := sms.too_long(body):
+        raise WorkflowError(reason)
+    if not to.strip():
+        if ticket.contact is None:
+            raise WorkflowError(f"{ticket.number} is internal: there is no customer to text.")
+        if not ticket.contact.mobile:
+            raise WorkflowError(
+                f"{ticket.contact} has no mobile number: add one to the contact first."
+            )
+    try:
+        number = sms.normalise_number(to or ticket.contact.mobile)
+    except sms.InvalidNumber as error:
+        raise WorkflowError(str(error)) from error
+    _lock(ticket)
+    _ensure_editable(ticket)
+    message = _append_message(
+        ticket,
+        by=by,
+        kind=Message.Kind.SMS,
+        direction=Message.Direction.OUTBOUND,
+        body_text=body,
+        time_units=time_units,
+        to=number,
+        now=now,
+        log=False,
+    )
+    change = _Change(ticket, by=by, now=message.created_at)
+    if action:
+        change.log(action, field="to", new=number)
+    change.tell(events.MESSAGE_SENT, message=message.pk, kind=message.kind)
+    change.save()
     return message
 
 

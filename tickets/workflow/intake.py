@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import events
+from tickets import events, sms
 from tickets.models import (
     Category,
     Channel,
@@ -24,7 +24,7 @@ from tickets.models import (
     TimeCounter,
 )
 from tickets.numbering import next_number
-from tickets.workflow.conversation import _append_message, attach_files, send_email
+from tickets.workflow.conversation import _append_message, attach_files, send_email, send_sms
 from tickets.workflow.core import Actor, WorkflowError, _Change, _status_for
 from tickets.workflow.editing import _tags
 from tickets.workflow.timekeeping import _plan_clocks
@@ -84,6 +84,7 @@ def create_ticket(
     tags: Iterable[Tag | str] = (),
     time_units: int = 0,
     outbound_email: bool = False,
+    outbound_sms: bool = False,
     attachments: Iterable = (),
     message_headers: dict | None = None,
     status: Status | None = None,
@@ -93,8 +94,8 @@ def create_ticket(
 
     The first message comes from the contact (an email, the content of a phone call, a
     portal message); an internal request's first message is an internal note. With
-    `outbound_email` an agent opens the request by writing to the contact: the first
-    message is that email, and it is sent. `message_headers` are further fields of the
+    `outbound_email` (or `outbound_sms`) an agent opens the request by writing to the
+    contact: the first message is that email (SMS), and it is sent. `message_headers` are further fields of the
     first message as it arrived (from/to/cc, Message-ID and threading headers, raw
     source, its own subject). The request starts with the built-in active `status` or
     the active one given (a caller creating many passes the one it loaded once).
@@ -109,6 +110,10 @@ def create_ticket(
         raise WorkflowError("A request from a customer needs a contact.")
     if outbound_email and channel != Channel.EMAIL:
         raise WorkflowError("Only an email request starts with an email to the contact.")
+    if outbound_sms and channel != Channel.SMS:
+        raise WorkflowError("Only an SMS request starts with an SMS to the contact.")
+    if outbound_sms and (reason := sms.too_long(body)):
+        raise WorkflowError(reason)  # before the number is taken
     if not queue.accepts_category(category):
         raise WorkflowError(f"The category “{category}” does not apply to the queue {queue}.")
     new_stage = queue.stage(Stage.State.NEW)
@@ -163,6 +168,11 @@ def create_ticket(
             attachments=attachments,
             time_units=time_units,
             action="",
+        )
+        return ticket
+    if outbound_sms:
+        ticket.first_message = send_sms(
+            ticket, by=by, body=body, time_units=time_units, action="", now=now
         )
         return ticket
     internal = channel == Channel.INTERNAL
