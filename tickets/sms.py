@@ -73,6 +73,8 @@ def normalise_number(text: str, *, region: str | None = None) -> str:
     text = (text or "").strip()
     if not text:
         raise InvalidNumber("No phone number given.")
+    if text.startswith("00"):  # the international prefix of most of the world, for "+"
+        text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region or settings.SMS_DEFAULT_REGION or None)
     except phonenumbers.NumberParseException as error:

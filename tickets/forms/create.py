@@ -6,14 +6,22 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.urls import reverse_lazy
 from mptt.forms import TreeNodeChoiceField
 
+from tickets import sms
 from tickets.access import queues_for
 from tickets.forms.people import ContactForm
+from tickets.forms.request import sms_help, sms_text_widget
 from tickets.models import Category, Channel, Contact, Level, Priority
 
+BODY_NEEDED = {
+    Channel.PHONE: "Write what the customer said.",
+    Channel.EMAIL: "Write the email to send.",
+    Channel.SMS: "Write the SMS to send.",
+}
 DESK_CHANNELS = [
     (Channel.PHONE, "Phone call"),
     (Channel.EMAIL, "Email to the contact"),
     (Channel.INTERNAL, "Internal"),
+    (Channel.SMS, "SMS to the contact"),
 ]
 
 
@@ -86,7 +94,8 @@ class NewRequestForm(forms.Form):
     body = forms.CharField(
         label="",  # the page labels it by channel
         required=False,
-        widget=forms.Textarea(attrs={"rows": 8}),
+        # the counter counts SMS; the page shows it only for an SMS request
+        widget=sms_text_widget(rows=8),
     )
     attachments = MultipleFileField(required=False)
     category = TreeNodeChoiceField(
@@ -118,6 +127,7 @@ class NewRequestForm(forms.Form):
             .order_by("first_name", "last_name", "username")
         )
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["body"].help_text = sms_help()
         self.new_contact = ContactForm(self.data if self.is_bound else None, prefix="new")
         self.new_contact.fields["email"].required = False
 
@@ -133,18 +143,32 @@ class NewRequestForm(forms.Form):
         queue, category = data.get("queue"), data.get("category")
         if queue is not None and not queue.accepts_category(category):
             self.add_error("category", f"The queue {queue} does not take this category.")
-        if channel in (Channel.PHONE, Channel.EMAIL) and not data.get("body", "").strip():
-            self.add_error(
-                "body",
-                "Write what the customer said."
-                if channel == Channel.PHONE
-                else "Write the email to send.",
-            )
+        if channel in BODY_NEEDED and not data.get("body", "").strip():
+            self.add_error("body", BODY_NEEDED[channel])
+        if channel == Channel.SMS and (reason := sms.too_long(data.get("body", ""))):
+            self.add_error("body", reason)
         if channel == Channel.INTERNAL:
             data["contact"] = None
         elif channel:
             data["contact"] = self._chosen_contact(data)
+        if channel == Channel.SMS:
+            self._check_mobile(data["contact"])
         return data
+
+    def _check_mobile(self, contact: Contact | None) -> None:
+        """An SMS request opens with an SMS: its contact needs a mobile number."""
+        if contact is not None and not contact.mobile:
+            self.add_error(
+                "contact",
+                f"{contact} has no mobile number: add one, or pick another channel.",
+            )
+        elif (
+            contact is None
+            and self.new_contact.is_valid()
+            and not self.new_contact.cleaned_data["mobile"]
+        ):
+            self.new_contact.add_error("mobile", "An SMS needs the contact's mobile number.")
+            self.add_error("contact_query", "Give the new contact a mobile number.")
 
     def _chosen_contact(self, data) -> Contact | None:
         picked = data.get("use_contact") or data.get("contact")
@@ -181,6 +205,7 @@ class NewRequestForm(forms.Form):
             "body": data["body"],
             # An agent's email request opens with the agent writing to the contact.
             "outbound_email": data["channel"] == Channel.EMAIL,
+            "outbound_sms": data["channel"] == Channel.SMS,
             "category": data["category"],
             "priority": data["priority"],
             **self.priority_model_cell,

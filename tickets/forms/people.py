@@ -10,6 +10,14 @@ class ContactForm(forms.ModelForm):
     """A contact's details. The new-request form embeds it (prefix "new") to create the
     caller inline, so its checks hold on both pages."""
 
+    # longer than the stored E.164 form: people write spaces, dashes and 00
+    mobile = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Mobile number",
+        help_text="For SMS; with its country code, e.g. +49 151 2345678.",
+    )
+
     class Meta:
         model = Contact
         fields = [

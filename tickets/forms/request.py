@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 from mptt.forms import TreeNodeChoiceField
 
+from tickets import sms
 from tickets.access import queues_for
 from tickets.models import Category, CustomField, Level, Priority, Status, Ticket
 from tickets.replies import fill, placeholders
@@ -273,6 +274,40 @@ class ReplyForm(RequestForm):
 
     def clean_bcc(self):
         return address_list(self.cleaned_data["bcc"])
+
+
+def sms_text_widget(rows: int = 3) -> forms.Textarea:
+    """A text box with the live SMS counter under it (helpdesk.js); the form checks again."""
+    return forms.Textarea(attrs={"rows": rows, "data-sms-counter": sms.max_segments()})
+
+
+def sms_help() -> str:
+    return (
+        f"At most {sms.max_segments()} messages: 160 characters in one, 153 in each part "
+        "of a longer one; a character outside the GSM alphabet (an emoji, Greek or "
+        "Cyrillic letters) makes them 70 and 67."
+    )
+
+
+class SmsForm(RequestForm):
+    body = forms.CharField(
+        widget=sms_text_widget(),
+        label="SMS",
+        error_messages={"required": "Write the SMS."},
+    )
+    time_units = TimeUnitsField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].help_text = sms_help()
+        contact = self.ticket.contact
+        if contact is not None:
+            self.fields["body"].label = f"SMS to {contact.name or contact.email} ({contact.mobile})"
+
+    def clean_body(self) -> str:
+        if reason := sms.too_long(self.cleaned_data["body"]):
+            raise ValidationError(reason)
+        return self.cleaned_data["body"]
 
 
 class NoteForm(RequestForm):

@@ -95,10 +95,11 @@ def create_ticket(
     The first message comes from the contact (an email, the content of a phone call, a
     portal message); an internal request's first message is an internal note. With
     `outbound_email` (or `outbound_sms`) an agent opens the request by writing to the
-    contact: the first message is that email (SMS), and it is sent. `message_headers` are further fields of the
-    first message as it arrived (from/to/cc, Message-ID and threading headers, raw
-    source, its own subject). The request starts with the built-in active `status` or
-    the active one given (a caller creating many passes the one it loaded once).
+    contact: the first message is that email (SMS), and it is sent. `message_headers`
+    are further fields of the first message as it arrived (from/to/cc, Message-ID and
+    threading headers, raw source, its own subject). The request starts with the
+    built-in active `status` or the active one given (a caller creating many passes the
+    one it loaded once).
 
     The first message is returned as `ticket.first_message`.
     """

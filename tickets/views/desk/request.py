@@ -34,6 +34,7 @@ from tickets.forms.request import (
     PropertiesForm,
     RegressForm,
     ReplyForm,
+    SmsForm,
     with_signature,
 )
 from tickets.models import Approval, Message, ReplyTemplate, Stage, Status, Ticket
@@ -45,6 +46,7 @@ from tickets.workflow import StaleEdit, WorkflowError
 CUSTOMER_HISTORY_SIZE = 5
 ACTION_FORMS = {
     "reply": ReplyForm,
+    "sms": SmsForm,
     "note": NoteForm,
     "ask": AskForm,
     "forward": ForwardForm,
@@ -60,7 +62,17 @@ ACTION_FORMS = {
 # Panels that load their form when first opened (they are opened now and then); reply,
 # note and link are in the page from the start. One that comes back with errors is
 # rendered in place, open.
-LAZY_PANELS = ("ask", "forward", "regress", "postpone", "close", "merge", "approval", "activity")
+LAZY_PANELS = (
+    "sms",
+    "ask",
+    "forward",
+    "regress",
+    "postpone",
+    "close",
+    "merge",
+    "approval",
+    "activity",
+)
 
 
 # The page
@@ -162,8 +174,18 @@ def _blank_form(name: str, ticket: Ticket, user):
 
 def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -> dict:
     """Which actions apply to the request as it is now."""
-    names = ["reply", "note", "ask", "forward", "progress", "regress", "postpone", "reactivate"]
-    names += ["close", "delete", "restore", "merge", "link", "email", "print", "approval"]
+    names = ["reply", "sms", "note", "ask", "forward", "progress", "regress", "postpone"]
+    names += [
+        "reactivate",
+        "close",
+        "delete",
+        "restore",
+        "merge",
+        "link",
+        "email",
+        "print",
+        "approval",
+    ]
     names += ["activity", "close_activity"]
     actions = dict.fromkeys(names, False)
     if ticket.base_status == Status.Base.DELETED:
@@ -173,6 +195,7 @@ def _actions(ticket: Ticket, *, stage_position: int, next_stage: Stage | None) -
     has_contact = ticket.contact_id is not None
     return actions | {
         "reply": has_contact,
+        "sms": has_contact and bool(ticket.contact.mobile),
         "note": True,
         "ask": True,
         "forward": True,
@@ -342,6 +365,15 @@ def reply(request, number):
         )
 
     return _run_form(request, number, "reply", act, "Your reply is on its way to the customer.")
+
+
+@agent_required
+@require_POST
+def send_sms(request, number):
+    def act(ticket, data):
+        workflow.send_sms(ticket, by=request.user, body=data["body"], time_units=data["time_units"])
+
+    return _run_form(request, number, "sms", act, "Your SMS is on its way to the customer.")
 
 
 @agent_required
@@ -713,6 +745,7 @@ urlpatterns = [
     path("requests/<str:number>/properties/", properties, name="request_properties"),
     path("requests/<str:number>/fields/<str:name>/", action_fields, name="request_fields"),
     path("requests/<str:number>/reply/", reply, name="request_reply"),
+    path("requests/<str:number>/sms/", send_sms, name="request_sms"),
     path("requests/<str:number>/template/<int:pk>/", reply_template, name="request_template"),
     path("requests/<str:number>/note/", note, name="request_note"),
     path("requests/<str:number>/notes/<int:pk>/pin/", note_pin, name="request_note_pin"),
