@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from api import tokens
 from api.models import ApiToken, WebhookSubscription
 
 
@@ -23,6 +24,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        tokens.forget(obj)  # a revoked token stops working now, not when its copy expires
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        tokens.forget(obj)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset:
+            tokens.forget(token)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(WebhookSubscription)

@@ -4,10 +4,17 @@ longer work, cursor pages of a constant query count, and errors as problem detai
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from api import tokens
-from tests.factories import PortalContactFactory, QueueFactory, TicketFactory, UserFactory
+from tests.factories import (
+    AdminFactory,
+    PortalContactFactory,
+    QueueFactory,
+    TicketFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +57,7 @@ def test_without_a_live_token_it_is_401(client, queue, agent, header):
     assert answer["Content-Type"] == "application/problem+json"
 
 
-def test_a_revoked_or_expired_token_is_refused(client, agent):
+def test_a_revoked_or_expired_token_is_refused(client, agent, monkeypatch):
     revoked = tokens.issue(agent, name="old")
     tokens.revoke(revoked.token)
     expiring = tokens.issue(agent, name="short", expires_at=timezone.now() + timedelta(hours=1))
@@ -58,11 +65,36 @@ def test_a_revoked_or_expired_token_is_refused(client, agent):
         later = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
         if plaintext == expiring.plaintext:
             assert client.get("/api/v1/requests/", **later).status_code == 200
-            expiring.token.expires_at = timezone.now() - timedelta(seconds=1)
-            expiring.token.save(update_fields=["expires_at"])
+            two_hours_on = timezone.now() + timedelta(hours=2)
+            monkeypatch.setattr(timezone, "now", lambda at=two_hours_on: at)
         answer = client.get("/api/v1/requests/", **later)
         assert answer.status_code == 401
         assert "unknown, revoked or expired" in answer.json()["detail"]
+
+
+def test_a_token_used_before_is_not_read_again_but_revoking_it_counts_at_once(
+    client, agent, queue, django_assert_num_queries
+):
+    issued = tokens.issue(agent, name="CRM")
+    header = {"HTTP_AUTHORIZATION": f"Bearer {issued.plaintext}"}
+    with django_assert_num_queries(5):  # the token, its last use (in a savepoint), the list
+        assert client.get("/api/v1/requests/", **header).status_code == 200
+    with django_assert_num_queries(1):  # the list
+        assert client.get("/api/v1/requests/", **header).status_code == 200
+    tokens.revoke(issued.token)
+    assert client.get("/api/v1/requests/", **header).status_code == 401
+
+
+def test_a_token_revoked_in_the_admin_stops_working_at_once(client, agent, queue):
+    issued = tokens.issue(agent, name="CRM")
+    header = {"HTTP_AUTHORIZATION": f"Bearer {issued.plaintext}"}
+    assert client.get("/api/v1/requests/", **header).status_code == 200
+    admin_client = Client()
+    admin_client.force_login(AdminFactory())
+    url = f"/admin/api/apitoken/{issued.token.pk}/change/"
+    response = admin_client.post(url, {"revoked_at_0": "2026-01-01", "revoked_at_1": "10:00"})
+    assert response.status_code == 302
+    assert client.get("/api/v1/requests/", **header).status_code == 401
 
 
 def test_a_portal_contacts_token_does_not_open_the_back_office(client):
