@@ -3,9 +3,7 @@ CSV and the XLSX (reports.queries counts; this only lays the counts out)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -13,7 +11,6 @@ from django.utils.safestring import mark_safe
 
 from billing import money
 from reports import queries
-from tickets.models import Ticket
 
 
 @dataclass
@@ -21,6 +18,7 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list]
+    more: bool = False  # rows were asked for up to a limit, and there are more
 
     def html_rows(self, limit: int) -> str:
         """The first `limit` rows as the page's table rows, each cell shown as a template
@@ -51,7 +49,7 @@ def _rate(value: float | None) -> str:
     return "" if value is None else f"{value:.0%}"
 
 
-def insights(tickets, period, by, now) -> Table:
+def insights(tickets, period, by, now, *, limit=None) -> Table:
     buckets = queries.created_vs_closed(tickets, period, by=by, tz=timezone.get_current_timezone())
     return Table(
         f"Created and closed per {by}",
@@ -60,7 +58,7 @@ def insights(tickets, period, by, now) -> Table:
     )
 
 
-def analysis(tickets, period, by, now) -> Table:
+def analysis(tickets, period, by, now, *, limit=None) -> Table:
     rows = queries.analysis_by_queue(tickets, period, now=now)
     return Table(
         "Requests by queue and outcome (created in the period)",
@@ -74,24 +72,29 @@ def analysis(tickets, period, by, now) -> Table:
     )  # fmt: skip
 
 
-def _summary(title: str, rows) -> Table:
+def _summary(title: str, rows, limit: int | None) -> Table:
     return Table(
         title,
         ["Name", "Open", "Closed", "Resolved", "Resolved rate", "Charges", "Invoiced"],
         [[r.name, r.open, r.closed, r.resolved, _rate(r.resolved_rate), _money(r.charges),
-          _money(r.invoiced)] for r in rows],
+          _money(r.invoiced)] for r in rows[:limit]],
+        more=limit is not None and len(rows) > limit,
     )  # fmt: skip
 
 
-def contacts(tickets, period, by, now) -> Table:
-    return _summary("Summary per contact", queries.summary_by_contact(tickets, period))
+# A summary has a row per contact (tens of thousands in a year): the page asks for its
+# first rows only, one more to know there are more; the exports ask for all.
+def contacts(tickets, period, by, now, *, limit=None) -> Table:
+    rows = queries.summary_by_contact(tickets, period, limit=limit and limit + 1)
+    return _summary("Summary per contact", rows, limit)
 
 
-def companies(tickets, period, by, now) -> Table:
-    return _summary("Summary per company", queries.summary_by_company(tickets, period))
+def companies(tickets, period, by, now, *, limit=None) -> Table:
+    rows = queries.summary_by_company(tickets, period, limit=limit and limit + 1)
+    return _summary("Summary per company", rows, limit)
 
 
-def agents(tickets, period, by, now) -> Table:
+def agents(tickets, period, by, now, *, limit=None) -> Table:
     rows = queries.agent_performance(tickets, period)
     return Table(
         "Agent performance (requests closed in the period)",
@@ -102,7 +105,7 @@ def agents(tickets, period, by, now) -> Table:
     )  # fmt: skip
 
 
-def backlog(tickets, period, by, now) -> Table:
+def backlog(tickets, period, by, now, *, limit=None) -> Table:
     rows = queries.backlog_ageing(tickets, now)
     return Table(
         "Open requests by age (now)",
@@ -112,7 +115,8 @@ def backlog(tickets, period, by, now) -> Table:
     )  # fmt: skip
 
 
-Builder = Callable[[QuerySet[Ticket], queries.Period, str, datetime], Table]
+# (requests, period, grouping, now, limit=at most so many rows, None: all) -> Table
+Builder = Callable[..., Table]
 REPORTS: dict[str, tuple[str, Builder]] = {
     "insights": ("Insights", insights),
     "analysis": ("Analysis", analysis),

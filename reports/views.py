@@ -38,11 +38,16 @@ def report(request, name: str = "insights"):
     table = chart = None
     if form.is_valid():
         tickets = form.narrowed(visible_tickets(request.user))
+        export = request.GET.get("format")
         table = build(
-            tickets, form.cleaned_data.get("period"), form.cleaned_data["by"], timezone.now()
+            tickets,
+            form.cleaned_data.get("period"),
+            form.cleaned_data["by"],
+            timezone.now(),
+            limit=None if export else SHOWN_ROWS,
         )
         filename = f"{name}-{form.cleaned_data['start']}-{form.cleaned_data['end']}"
-        match request.GET.get("format"):
+        match export:
             case "csv":
                 return exports.as_csv(table, filename)
             case "xlsx":

@@ -19,7 +19,7 @@ from tests.factories import (
 )
 from tickets import workflow
 from tickets.access import visible_tickets
-from tickets.models import BusinessCalendar, OpeningHours
+from tickets.models import BusinessCalendar, Channel, OpeningHours
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -238,6 +238,23 @@ def test_summary_by_contact_and_company_with_charges_and_invoices(queue, agent):
     [acme] = queries.summary_by_company(tickets, MARCH)
     assert (acme.name, acme.open, acme.closed, acme.resolved) == ("Acme", 1, 3, 2)
     assert (acme.charges, acme.invoiced) == ({"EUR": D("140.00")}, {"EUR": D("50.00")})
+
+
+def test_a_limited_summary_is_the_first_rows_by_name_with_their_money(queue, agent):
+    for name in ("Carol", "", "Alice", "Bob"):  # "": shown by the address
+        contact = ContactFactory(name=name, email=f"{name or 'zed'}@example.test")
+        paid = request(queue, agent, contact=contact)
+        charges.add_charge(paid, by=agent, description="Fix", unit_price=D(10), quantity=D(1))
+    request(queue, agent, contact=None, channel=Channel.INTERNAL)  # no contact: last
+    tickets = visible_tickets(agent)
+    every = queries.summary_by_contact(tickets, MARCH)
+    assert [row.name for row in every] == ["Alice", "Bob", "Carol", "zed@example.test", ""]
+    assert every[-1].id is None
+    first = queries.summary_by_contact(tickets, MARCH, limit=2)
+    assert [(row.name, row.charges) for row in first] == [
+        ("Alice", {"EUR": D("10.00")}),
+        ("Bob", {"EUR": D("10.00")}),
+    ]
 
 
 def test_a_contact_with_nothing_closed_has_no_resolved_rate(queue, agent):
