@@ -21,6 +21,9 @@ app.conf.beat_schedule = {
     # Mail that could not be sent waits at least a minute before its next try (the outbox's
     # backoff), and mail whose task was lost is due at once: a minute's tick serves both.
     "mail-deliver": {"task": "mailgateway.tasks.deliver_due_mail", "schedule": 60.0},
+    # SMS the provider refused wait at least a minute before their next try (the SMS
+    # outbox's backoff, as mail's), and SMS whose task was lost are due at once.
+    "sms-deliver": {"task": "sms.tasks.deliver_due_sms", "schedule": 60.0},
     # An event whose after-commit dispatch failed or never ran is a minute old before it is
     # dispatched again, so the tick need not be finer.
     "domain-events": {"task": "tickets.tasks.redispatch_events", "schedule": 60.0},

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "api",
     "billing",
     "reports",
+    "sms",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",
 ]
@@ -156,6 +157,23 @@ TIME_UNITS_CORRECTABLE_MINUTES = env.int("TIME_UNITS_CORRECTABLE_MINUTES", defau
 # (ISO 3166 code, e.g. "DE"; empty: every number needs its country code).
 SMS_MAX_SEGMENTS = env.int("SMS_MAX_SEGMENTS", default=6)
 SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="")
+# Delivery (the sms app's outbox): SMS_BACKEND names the class that sends, by default one
+# JSON file per SMS under var/sms so the demo's texts can be read; "sms.backends.HttpBackend"
+# posts to a Twilio-style API at SMS_HTTP_URL with SMS_HTTP_ACCOUNT and SMS_HTTP_TOKEN
+# (Basic auth), from SMS_SENDER (our number or sender id), asking for status callbacks at
+# SMS_STATUS_CALLBACK_URL (the absolute URL of /sms/status/; empty: none).
+SMS_BACKEND = env.str("SMS_BACKEND", default="sms.backends.FileBackend")
+SMS_FILE_PATH = Path(env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms")))
+SMS_SENDER = env.str("SMS_SENDER", default="")
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_ACCOUNT = env.str("SMS_HTTP_ACCOUNT", default="")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
+SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
+# The provider's webhooks (/sms/inbound/, /sms/status/) are signed with this, as our own
+# webhooks are (integrations.webhooks); empty: both are refused.
+SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="")
+# The queue a request opened by SMS goes to (its name; empty: "Support", seed_demo's).
+SMS_QUEUE = env.str("SMS_QUEUE", default="")
 # Calls a token (or a signed-in user) may make: "<n>/<second|minute|hour|day>".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/minute")
 SPECTACULAR_SETTINGS = {

@@ -28,6 +28,8 @@ urlpatterns = [
     # goes through the access rules of tickets.views.attachments.
     path("", include("tickets.views.attachments")),
     path("api/v1/", include("api.urls")),
+    # The SMS provider's webhooks (signed, no session).
+    path("sms/", include("sms.urls")),
     path("", include("api.desk")),
     path("", include("billing.portal")),
     path("admin/", admin.site.urls),

@@ -50,6 +50,15 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _sms_in_memory(settings):
+    """SMS go to sms.backends.sent, as Django's test runner puts mail in mail.outbox."""
+    from sms import backends
+
+    settings.SMS_BACKEND = "sms.backends.LocmemBackend"
+    backends.sent.clear()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """The cache holds rate limits; one test's failed sign-ins must not lock out the next."""
     from django.core.cache import cache

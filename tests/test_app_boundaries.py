@@ -1,6 +1,6 @@
 """The apps depend in one direction: escalation, mailgateway and automations on tickets
-(escalation and automations on integrations too, for calls to other servers), benchmark
-on them all, never back.
+(escalation and automations on integrations too, for calls to other servers), sms on
+tickets and integrations, benchmark on them all, never back.
 tickets tells the others what happened through its domain events
 (tickets.events); they subscribe in their AppConfig.ready()."""
 
@@ -17,6 +17,8 @@ APPS = (
     "api",
     "billing",
     "reports",
+    "sms",
+    "processes",
     "benchmark",
     "helpdesk",
 )
@@ -36,6 +38,10 @@ ALLOWED = {
     "billing": {"tickets"},
     # Reports read the requests (and billing's money), change nothing, mail through the outbox.
     "reports": {"tickets", "billing", "mailgateway"},
+    # SMS in and out: requests through the workflow, the provider through integrations.
+    "sms": {"tickets", "integrations"},
+    # Process runs: their requests, articles and events through the workflow.
+    "processes": {"tickets"},
     "benchmark": {
         "tickets",
         "escalation",
@@ -54,6 +60,8 @@ ALLOWED = {
         "api",
         "billing",
         "reports",
+        "sms",
+        "processes",
     },
 }
 

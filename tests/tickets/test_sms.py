@@ -90,7 +90,7 @@ def test_an_sms_is_an_outbound_article_told_as_sent_by_sms_and_never_mailed(
     assert event.payload == {"message": message.pk, "kind": "sms"} and events.sent_by_sms(event)
     assert "mailgateway.send" not in event.handled
     assert not OutgoingMail.objects.exists()
-    assert Event.objects.filter(ticket=texted, action="texted", new="+4915123456789").exists()
+    assert Event.objects.filter(ticket=texted, action="texted", new_value="+4915123456789").exists()
     texted.refresh_from_db()
     assert texted.replied_at == message.created_at
 
