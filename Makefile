@@ -22,6 +22,7 @@ demo: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_automations
 	$(BIN)/python manage.py seed_billing
+	$(BIN)/python manage.py seed_processes
 	@echo
 	@echo "  Helpdesk running at http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/  (admin / demo)"

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "api",
     "billing",
     "reports",
+    "processes",
     "sms",
     # Measures and bulk-loads every app at once, so it is an app of its own beside them.
     "benchmark",

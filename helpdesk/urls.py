@@ -22,6 +22,7 @@ urlpatterns = [
     path("desk/automations/", include("automations.urls")),
     path("desk/billing/", include("billing.views")),
     path("desk/reports/", include("reports.views")),
+    path("desk/processes/", include("processes.views")),
     path("desk/", include("tickets.urls")),
     path("portal/", include("tickets.views.portal")),
     # Stored files are not served from MEDIA_URL, not even under DEBUG: every download
@@ -32,5 +33,6 @@ urlpatterns = [
     path("sms/", include("sms.urls")),
     path("", include("api.desk")),
     path("", include("billing.portal")),
+    path("", include("processes.portal")),
     path("admin/", admin.site.urls),
 ]

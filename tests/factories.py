@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from automations.models import Action, Condition, Macro, Rule
 from billing.models import Item, Subscription
+from processes.models import Process, ProcessStep
 from tickets import workflow
 from tickets.models import (
     Activity,
@@ -330,3 +331,27 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     service = factory.SubFactory(ItemFactory, name="Fibre 500")
     reference = factory.Sequence(lambda n: f"LINE-{n}")
     starts_on = factory.LazyFunction(lambda: timezone.localdate())
+
+
+class ProcessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Process
+
+    name = factory.Sequence(lambda n: f"Process {n}")
+    queue = factory.SubFactory(QueueFactory)
+    available_on_portal = True
+
+
+class ProcessStepFactory(factory.django.DjangoModelFactory):
+    """A step with one required text field, "note"."""
+
+    class Meta:
+        model = ProcessStep
+
+    process = factory.SubFactory(ProcessFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"Step {n}")
+    actor = ProcessStep.Actor.AGENT
+    fields = factory.LazyFunction(
+        lambda: [{"name": "note", "label": "Note", "type": "text", "required": True}]
+    )

@@ -50,6 +50,9 @@ COLLEAGUE_ASKED = "colleague_asked"
 ESCALATED = "escalated"
 ACTIVITY_SCHEDULED = "activity_scheduled"  # payload "activity": its id
 ACTIVITY_CLOSED = "activity_closed"  # payload "activity", "state": done or cancelled
+# A process step is done (submitted, and approved where it must be): payload "run",
+# "step", "process" (ids). Told by the processes app through workflow.record_change.
+PROCESS_STEP_DONE = "process_step_done"
 
 NAMES = (
     CREATED,
@@ -70,6 +73,7 @@ NAMES = (
     ESCALATED,
     ACTIVITY_SCHEDULED,
     ACTIVITY_CLOSED,
+    PROCESS_STEP_DONE,
 )
 
 MAX_ATTEMPTS = 10

@@ -245,16 +245,22 @@ def record_change(
     old="",
     new="",
     doing: str = "",
+    tell: str = "",
+    payload: dict | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Another app's change to its own rows about this request (billing's charges), as a
     line of the request's history, under the request's lock. Refused, like an edit, on a
-    merged or deleted request; with `doing` ("change its charges"), unless it is open."""
+    merged or deleted request; with `doing` ("change its charges"), unless it is open.
+    With `tell`, the domain event of that name is told with `payload` (processes' step
+    done), so the app's change reaches the subscribers as the workflow's own do."""
     _lock(ticket)
     _ensure_editable(ticket)
     if doing:
         _ensure_open(ticket, doing)
     change = _Change(ticket, by=by, now=now)
     change.log(action, field=field, old=old, new=new)
+    if tell:
+        change.tell(tell, **(payload or {}))
     change.fields.add("updated_at")
     return change.save()
