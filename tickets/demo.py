@@ -83,6 +83,13 @@ CONTACTS = {
     "leo": ("Leo Martins", "leo.martins@mail.example", "+44 7700 900456", None),
 }
 
+# Mobile numbers for SMS: phonenumbers' example numbers (the demo's SMS go to files).
+CONTACT_MOBILES = {
+    "frank": "+4915123456789",
+    "karen": "+447400123456",
+    "leo": "+353850123456",
+}
+
 # Contacts without a company get a home address (field service visits them there).
 CONTACT_ADDRESSES = {
     "karen": "3 Mill Lane\nOxford OX1 2AB",

@@ -133,6 +133,7 @@ class DemoSeeder:
                     "email": email,
                     "name": name,
                     "phone": phone,
+                    "mobile": demo.CONTACT_MOBILES.get(key, ""),
                     "company": companies.get(company),
                     "address": demo.CONTACT_ADDRESSES.get(key, ""),
                     "user": login,
