@@ -15,6 +15,7 @@ import base64
 import json
 import sys
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,9 +35,12 @@ def get_backend(path: str = "") -> "BaseBackend":
     return import_string(path or settings.SMS_BACKEND)()
 
 
-class BaseBackend:
-    def send(self, to: str, body: str, *, sender: str, reference: str) -> str:
-        raise NotImplementedError
+class BaseBackend(ABC):
+    """A provider: sends one SMS and returns the provider's id for it, or raises
+    SmsNotSent with the reason."""
+
+    @abstractmethod
+    def send(self, to: str, body: str, *, sender: str, reference: str) -> str: ...
 
 
 @dataclass(frozen=True)
