@@ -61,6 +61,8 @@ class SubmissionInline(admin.TabularInline):
         "submitted_at",
         "approved_by",
         "approved_at",
+        "sent_back_by",
+        "sent_back_reason",
     ]
 
     def has_add_permission(self, request, obj=None):

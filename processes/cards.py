@@ -29,24 +29,30 @@ def get_run(ticket: Ticket) -> ProcessRun:
 
 def card_context(run: ProcessRun, *, user=None, contact=None, form: StepForm | None = None) -> dict:
     """On the portal (`contact`), an agent's answers are not shown: they are internal notes
-    on the request, and the card tells only that the step is done."""
+    on the request, and the card tells only that the step is done (or sent back)."""
     steps = list(run.process.steps.all())
     by_pk = {step.pk: step for step in steps}
-    done = [
-        {
-            "submission": submission,
-            "step": by_pk[submission.step_id],
-            "answers": readable(by_pk[submission.step_id], submission.answers)
-            if contact is None or by_pk[submission.step_id].actor == ProcessStep.Actor.CUSTOMER
-            else [],
-        }
-        for submission in run.submissions.select_related(
-            "submitted_by", "submitted_by_contact", "approved_by"
+    done = []
+    for submission in run.submissions.select_related(
+        "submitted_by", "submitted_by_contact", "approved_by", "sent_back_by"
+    ):
+        step = by_pk[submission.step_id]
+        readable_here = contact is None or step.actor == ProcessStep.Actor.CUSTOMER
+        done.append(
+            {
+                "submission": submission,
+                "step": step,
+                "answers": readable(step, submission.answers) if readable_here else [],
+                "sent_back_reason": submission.sent_back_reason if readable_here else "",
+            }
         )
-    ]
     current = run.current_step
     mine = current is not None and runs.may_do(current, by=user, contact=contact, run=run)
     running = run.state == ProcessRun.State.RUNNING and run.ticket.is_open
+    if running and mine and form is None:
+        # A step sent back is done again from the answers it had.
+        last = next((row["submission"] for row in reversed(done) if row["step"] == current), None)
+        form = StepForm(step=current, initial=last.answers if last else None)
     return {
         "run": run,
         "ticket": run.ticket,
@@ -54,7 +60,7 @@ def card_context(run: ProcessRun, *, user=None, contact=None, form: StepForm | N
         "current": current,
         "position": next((i for i, s in enumerate(steps, 1) if s == current), len(steps)),
         "count": len(steps),
-        "form": (form or StepForm(step=current)) if running and mine else None,
+        "form": form if running and mine else None,
         "can_approve": run.state == ProcessRun.State.AWAITING_APPROVAL
         and contact is None
         and run.ticket.is_open

@@ -214,6 +214,13 @@ class StepSubmission(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # An approver who refuses the answers sends the step back to its actor with a reason;
+    # the answers stay here, the actor submits the step again.
+    sent_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_back_at = models.DateTimeField(null=True, blank=True)
+    sent_back_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["submitted_at", "pk"]

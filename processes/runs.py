@@ -4,7 +4,8 @@ changes only through tickets.workflow (its articles, its history, its domain eve
 
 A step is *done* when it is submitted — or, for a step that needs approval, when an agent
 approves it; then the run moves to the next position (or to the branch its `next_if`
-names) and the workflow tells PROCESS_STEP_DONE.
+names) and the workflow tells PROCESS_STEP_DONE. An approver may instead send the step
+back with a reason: it is its actor's to do again.
 """
 
 from datetime import datetime
@@ -173,6 +174,49 @@ def approve_step(
     The agent must be one who may do the step (its team's member for a team's step)."""
     now = now or timezone.now()
     run = _lock(run)
+    step, submission = _awaiting(run, by=by, verb="approve")
+    submission.approved_by, submission.approved_at = by, now
+    submission.save(update_fields=["approved_by", "approved_at"])
+    _advance(run, step, submission.answers, by=by, action="process_step_approved", now=now)
+    return submission
+
+
+@transaction.atomic
+def send_back_step(
+    run: ProcessRun, *, by: AbstractBaseUser, reason: str, now: datetime | None = None
+) -> StepSubmission:
+    """An approver refuses the submitted answers of the step that waits and says why: the
+    step is its actor's to do again, the answers kept on the submission. The customer hears
+    the reason by a reply (their step is theirs to correct on the portal); for an agent's or
+    team's step it is an internal note, as their answers were."""
+    now = now or timezone.now()
+    run = _lock(run)
+    step, submission = _awaiting(run, by=by, verb="send back")
+    reason = reason.strip()
+    if not reason:
+        raise WorkflowError(f"Say why {step} is sent back: its actor reads it to correct it.")
+    submission.sent_back_by, submission.sent_back_at = by, now
+    submission.sent_back_reason = reason
+    submission.save(update_fields=["sent_back_by", "sent_back_at", "sent_back_reason"])
+    run.state = ProcessRun.State.RUNNING
+    run.save(update_fields=["state"])
+    text = f"{step} is sent back: {reason}"
+    if step.actor == ProcessStep.Actor.CUSTOMER:
+        workflow.reply_to_customer(
+            run.ticket, by=by, body=f"{text}\n\nPlease correct it on the portal.", now=now
+        )
+    else:
+        workflow.add_note(run.ticket, text=text, by=by, now=now)
+    workflow.record_change(
+        run.ticket, by=by, action="process_step_sent_back", field="step", new=_label(step),
+        now=now,
+    )  # fmt: skip
+    return submission
+
+
+def _awaiting(run: ProcessRun, *, by, verb: str) -> tuple[ProcessStep, StepSubmission]:
+    """The step that waits for approval and its submission, if `by` may decide on it: an
+    agent who sees the request, for a team's step a member of the team."""
     if run.state != ProcessRun.State.AWAITING_APPROVAL:
         raise WorkflowError(f"Nothing of “{run.process}” waits for approval.")
     step = run.current_step
@@ -181,15 +225,11 @@ def approve_step(
     if step.actor != ProcessStep.Actor.CUSTOMER and (
         refusal := _refusal(step, by=by, contact=None, run=run)
     ):
-        raise WorkflowError(refusal.replace("to do", "to approve"))
+        raise WorkflowError(refusal.replace("to do", f"to {verb}"))
     if step.actor == ProcessStep.Actor.CUSTOMER and not can_see_queue(by, run.ticket.queue_id):
         raise WorkflowError(f"{step} is approved by the agents of {run.ticket.queue}.")
     _ensure_open(run)
-    submission = run.submissions.filter(step=step).order_by("submitted_at", "pk").last()
-    submission.approved_by, submission.approved_at = by, now
-    submission.save(update_fields=["approved_by", "approved_at"])
-    _advance(run, step, submission.answers, by=by, action="process_step_approved", now=now)
-    return submission
+    return step, run.submissions.filter(step=step).order_by("submitted_at", "pk").last()
 
 
 def _advance(

@@ -1,5 +1,5 @@
 """Processes in the desk: the process card of the request page (loaded into it by htmx),
-its step forms and approval, and starting a process for a contact."""
+its step forms, approval and sending back, and starting a process for a contact."""
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -55,6 +55,22 @@ def approve(request, number):
         messages.error(request, str(error))
     else:
         messages.success(request, f"{submission.step} is approved.")
+    return _to_request(request, ticket)
+
+
+@require_POST
+@agent_required
+def send_back(request, number):
+    ticket = get_ticket_for_agent(request.user, number)
+    run = cards.get_run(ticket)
+    try:
+        submission = runs.send_back_step(
+            run, by=request.user, reason=request.POST.get("reason", "")
+        )
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{submission.step} is sent back.")
     return _to_request(request, ticket)
 
 
@@ -119,4 +135,5 @@ urlpatterns = [
     path("requests/<str:number>/", process_card, name="card"),
     path("requests/<str:number>/steps/<int:pk>/", submit, name="submit"),
     path("requests/<str:number>/approve/", approve, name="approve"),
+    path("requests/<str:number>/send-back/", send_back, name="send_back"),
 ]

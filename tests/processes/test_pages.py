@@ -69,6 +69,32 @@ def test_the_agent_does_the_step_and_approves_it_on_the_desk(agent_client, run, 
     assert run.current_step.position == 3
 
 
+def test_the_agent_sends_the_step_back_on_the_desk_and_its_form_keeps_the_answers(
+    agent_client, run, customer, agent
+):
+    runs.submit_step(at_step_two(run, customer), step(run, 2), HARDWARE, by=agent)
+    url = f"/desk/processes/requests/{run.ticket.number}/send-back/"
+    refused = agent_client.post(url, {"reason": ""})
+    assert refused.url == f"/desk/requests/{run.ticket.number}/"
+    page = agent_client.get(refused.url).content.decode()
+    assert "Say why Step 2 — Hardware choice is sent back" in page
+    agent_client.post(url, {"reason": "Out of stock."}, **HTMX)
+    card = agent_client.get(card_url(run)).content.decode()
+    assert "sent back</span> by" in card
+    assert "Why: Out of stock." in card
+    assert '<option value="x1" selected>' in card  # the answers given, to correct
+
+
+def test_the_portal_shows_why_the_customers_own_step_was_sent_back_not_an_agents(
+    customer_client, run, customer, agent
+):
+    runs.submit_step(at_step_two(run, customer), step(run, 2), HARDWARE, by=agent)
+    runs.send_back_step(run, by=agent, reason="Internal: budget.")
+    card = customer_client.get(f"/portal/requests/{run.ticket.number}/process/").content.decode()
+    assert "sent back" in card
+    assert "budget" not in card
+
+
 def test_invalid_answers_come_back_in_the_card_with_their_errors(agent_client, run, customer):
     at_step_two(run, customer)
     url = f"/desk/processes/requests/{run.ticket.number}/steps/{step(run, 2).pk}/"

@@ -145,6 +145,70 @@ def test_approval_moves_the_run_on_and_only_an_agent_gives_it(run, customer, age
         runs.approve_step(run, by=agent)
 
 
+def test_an_approver_sends_the_step_back_with_a_reason_and_it_is_done_again(run, customer, agent):
+    runs.submit_step(run, step(run, 1), WHO, contact=customer)
+    first = runs.submit_step(run, step(run, 2), HARDWARE, by=agent)
+    sent_back = runs.send_back_step(run, by=agent, reason="The X1 is out of stock.")
+    assert (sent_back.pk, sent_back.sent_back_by, sent_back.approved_at) == (first.pk, agent, None)
+    run.refresh_from_db()
+    assert (run.state, run.current_step.position) == (ProcessRun.State.RUNNING, 2)
+    note = run.ticket.messages.order_by("pk").last()
+    assert (note.is_public, note.body_text) == (
+        False,
+        "Step 2 — Hardware choice is sent back: The X1 is out of stock.",
+    )
+    assert Event.objects.filter(ticket=run.ticket, action="process_step_sent_back").exists()
+    with pytest.raises(WorkflowError, match="Nothing of “New employee laptop” waits"):
+        runs.approve_step(run, by=agent)
+    runs.submit_step(run, step(run, 2), {**HARDWARE, "model": "t14"}, by=agent)
+    assert runs.approve_step(run, by=agent).answers["model"] == "t14"
+    run.refresh_from_db()
+    assert run.current_step.position == 3
+    assert list(run.submissions.values_list("step__position", "sent_back_reason")) == [
+        (1, ""),
+        (2, "The X1 is out of stock."),
+        (2, ""),
+    ]
+
+
+def test_sending_back_needs_a_reason_an_approver_and_a_step_that_waits(
+    run, customer, agent, portal_queue
+):
+    runs.submit_step(run, step(run, 1), WHO, contact=customer)
+    with pytest.raises(WorkflowError, match="Nothing of “New employee laptop” waits"):
+        runs.send_back_step(run, by=agent, reason="No.")
+    runs.submit_step(run, step(run, 2), HARDWARE, by=agent)
+    with pytest.raises(WorkflowError, match="Say why Step 2 — Hardware choice is sent back"):
+        runs.send_back_step(run, by=agent, reason="  ")
+    with pytest.raises(WorkflowError, match="approved by an agent"):
+        runs.send_back_step(run, by=customer.user, reason="No.")
+    outsider = UserFactory(is_staff=True)
+    portal_queue.members.add(outsider)
+    with pytest.raises(WorkflowError, match="team IT's to send back"):
+        runs.send_back_step(run, by=outsider, reason="No.")
+    run.refresh_from_db()
+    assert run.state == ProcessRun.State.AWAITING_APPROVAL
+    assert not run.submissions.exclude(sent_back_at=None).exists()
+
+
+def test_a_customers_step_sent_back_reaches_them_as_a_reply(customer, agent, portal_queue):
+    process = ProcessFactory(queue=portal_queue)
+    fields = [{"name": "cost_centre", "label": "Cost centre", "required": True}]
+    ProcessStepFactory(
+        process=process, position=1, actor=ProcessStep.Actor.CUSTOMER, fields=fields,
+        needs_approval=True,
+    )  # fmt: skip
+    run = runs.start_process(process, contact=customer)
+    runs.submit_step(run, step(run, 1), {"cost_centre": "CC-1"}, contact=customer)
+    runs.send_back_step(run, by=agent, reason="CC-1 is closed; use CC-7.")
+    reply = run.ticket.messages.order_by("pk").last()
+    assert (reply.is_public, reply.direction) == (True, Message.Direction.OUTBOUND)
+    assert "CC-1 is closed; use CC-7." in reply.body_text
+    runs.submit_step(run, step(run, 1), {"cost_centre": "CC-7"}, contact=customer)
+    run.refresh_from_db()
+    assert run.state == ProcessRun.State.AWAITING_APPROVAL
+
+
 def test_the_last_step_finishes_the_run(run, customer, agent):
     runs.submit_step(run, step(run, 1), WHO, contact=customer)
     runs.submit_step(run, step(run, 2), HARDWARE, by=agent)
