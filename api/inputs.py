@@ -141,6 +141,12 @@ class Note(Strict):
     time_units = serializers.IntegerField(min_value=0, default=0)
 
 
+class MessageUpdate(Strict):
+    """What of an article may change afterwards; absent, nothing changes (PATCH)."""
+
+    time_units = serializers.IntegerField(min_value=0, required=False)
+
+
 class Regress(Strict):
     reason = serializers.CharField()
 

@@ -8,6 +8,7 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -362,6 +363,20 @@ class RequestViewSet(viewsets.GenericViewSet):
         found = ticket.messages.select_related("author").prefetch_related("attachments")
         page = self.paginate_queryset(found)
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Correct an article's time units (its author, for a while after writing)",
+        request=inputs.MessageUpdate,
+        responses={200: MessageSerializer},
+    )
+    @action(detail=True, methods=["patch"], url_path="messages/<int:pk>")
+    def message(self, request, number, pk):
+        ticket = self.get_object()
+        message = get_object_or_404(ticket.messages, pk=pk)
+        data = valid(inputs.MessageUpdate, request)
+        if "time_units" in data:
+            workflow.correct_time_units(message, units=data["time_units"], by=request.user)
+        return Response(MessageSerializer(message).data)
 
     @extend_schema(
         summary="The request's history, oldest first", responses=EventSerializer(many=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from api import tokens
 from tests.factories import ContactFactory, QueueFactory, TicketFactory, UserFactory
+from tickets import workflow
 from tickets.models import Message, Status, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -165,8 +166,6 @@ def test_an_edit_with_the_etag_read_is_saved(api, ticket):
 
 def test_an_edit_with_a_stale_etag_is_412_and_changes_nothing(api, ticket, agent):
     read = api.get(f"/api/v1/requests/{ticket.number}/")
-    from tickets import workflow
-
     workflow.update_ticket(ticket, urgency="low", by=agent)
     answer = api.patch(
         f"/api/v1/requests/{ticket.number}/", {"subject": "Mine"}, HTTP_IF_MATCH=read["ETag"]
@@ -226,6 +225,40 @@ def test_a_note_stays_internal(api, ticket):
     answer = api.post(f"/api/v1/requests/{ticket.number}/note/", {"text": "Call back at 3"})
     assert answer.status_code == 201
     assert answer.json()["is_public"] is False
+
+
+def test_the_author_corrects_a_notes_time_units_for_a_while(api, ticket, settings):
+    note = api.post(
+        f"/api/v1/requests/{ticket.number}/note/", {"text": "Called", "time_units": 2}
+    ).json()
+    url = f"/api/v1/requests/{ticket.number}/messages/{note['id']}/"
+    answer = api.patch(url, {"time_units": 5})
+    assert (answer.status_code, answer.json()["time_units"]) == (200, 5)
+    assert ticket.events.filter(
+        action="time_units_corrected", old_value="2", new_value="5"
+    ).exists()
+    assert api.patch(url, {}).json()["time_units"] == 5  # nothing asked, nothing changed
+    negative = api.patch(url, {"time_units": -1})
+    assert (negative.status_code, list(negative.json()["errors"])) == (400, ["time_units"])
+    assert api.patch(url, {"time_units": 1, "body": "x"}).status_code == 400
+    settings.TIME_UNITS_CORRECTABLE_MINUTES = 0
+    late = api.patch(url, {"time_units": 1})
+    assert late.status_code == 409
+    assert "older" in late.json()["detail"]
+    assert Message.objects.get(pk=note["id"]).time_units == 5
+
+
+def test_only_its_author_corrects_an_articles_time_units(api, ticket, queue):
+    colleague = UserFactory(is_staff=True)
+    queue.members.add(colleague)
+    note = workflow.add_note(ticket, text="Mine", by=colleague, time_units=3)
+    url = f"/api/v1/requests/{ticket.number}/messages/{note.pk}/"
+    answer = api.patch(url, {"time_units": 0})
+    assert (answer.status_code, answer.json()["detail"]) == (
+        409,
+        "Only the article's author may correct its time units.",
+    )
+    assert api.patch(f"/api/v1/requests/{ticket.number}/messages/999999/", {}).status_code == 404
 
 
 def test_progress_regress_postpone_and_close(api, ticket):
