@@ -34,11 +34,9 @@ from django.db.models import (
     CharField,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     Min,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -193,8 +191,7 @@ def analysis_by_queue(
     created = _created_in(tickets, period)
     on_postgres = connection.vendor == "postgresql"
     rows = list(
-        created.alias(**_sla_facts())
-        .values("queue", "queue__name")
+        created.values("queue", "queue__name")
         .annotate(
             **_outcomes(),
             **_service_levels(now or timezone.now()),
@@ -233,14 +230,20 @@ def _outcomes() -> dict:
     }
 
 
-def _sla_facts() -> dict:
-    return {
-        "has_alert_time": Exists(
-            QueuePriorityTime.objects.filter(
-                queue=OuterRef("queue"), priority=OuterRef("priority"), alert_minutes__isnull=False
-            )
-        ),
-    }
+def _has_alert_time() -> Q | None:
+    """The requests whose queue and priority set an alert time. The pairs are a handful of
+    configuration rows, read once: as an EXISTS they were probed for each of a year's 500k
+    requests (1.4 s of a 1.2–2 s analysis at a million)."""
+    pairs = defaultdict(list)
+    for queue_id, priority_id in QueuePriorityTime.objects.filter(
+        alert_minutes__isnull=False
+    ).values_list("queue_id", "priority_id"):
+        pairs[queue_id].append(priority_id)
+    either = None
+    for queue_id, priorities in pairs.items():
+        pair = Q(queue_id=queue_id, priority_id__in=priorities)
+        either = pair if either is None else either | pair
+    return either  # None: no queue sets an alert time
 
 
 def _service_levels(now: datetime) -> dict:
@@ -260,10 +263,12 @@ def _service_levels(now: datetime) -> dict:
     late_open = Q(base_status__in=OPEN) & (
         Q(overdue_flagged_at__isnull=False) | Q(base_status=Status.Base.ACTIVE, deadline__lt=now)
     )
+    has_alert_time = _has_alert_time()
     return {
-        "alert_met": Count(
-            "pk",
-            filter=worked & Q(has_alert_time=True, alert_at__isnull=True) & ~alert_breached,
+        "alert_met": Value(0)
+        if has_alert_time is None
+        else Count(
+            "pk", filter=worked & has_alert_time & Q(alert_at__isnull=True) & ~alert_breached
         ),
         "alert_breached": Count("pk", filter=worked & alert_breached),
         "completion_met": Count(
