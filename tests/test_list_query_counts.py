@@ -25,6 +25,8 @@ from api.models import WebhookSubscription
 from billing import charges, invoicing
 from billing.models import Invoice
 from escalation.models import Notification
+from processes import runs
+from processes.models import ProcessRun, ProcessStep
 from reports import schedules
 from reports.models import ReportRun
 from tests.factories import (
@@ -40,6 +42,8 @@ from tests.factories import (
     MessageFactory,
     PortalContactFactory,
     PriorityFactory,
+    ProcessFactory,
+    ProcessStepFactory,
     QueueFactory,
     ReplyTemplateFactory,
     SavedViewFactory,
@@ -142,6 +146,43 @@ def invoiced(ticket, agent, *, cancelled=False) -> Invoice:
     if cancelled:
         invoicing.issue_credit_note(invoice, by=agent, reason="Mistake")
     return invoice
+
+
+def _process_run(queue, customer, agent) -> ProcessRun:
+    """A run of a process long enough for every test: the customer's step and a team's
+    (approved), in turn."""
+    team = TeamFactory(name="IT")
+    agent.groups.add(team)
+    process = ProcessFactory(queue=queue)
+    for position in range(1, 2 * (FEW + MORE) + 2):
+        theirs = position % 2 == 0
+        ProcessStepFactory(
+            process=process,
+            position=position,
+            actor=ProcessStep.Actor.TEAM if theirs else ProcessStep.Actor.CUSTOMER,
+            team=team if theirs else None,
+            needs_approval=theirs,
+        )
+    return runs.start_process(process, contact=customer)
+
+
+def _steps_done(run, customer, agent):
+    """`make(count)`: count more rounds of the run: the customer's step done, the team's
+    submitted, sent back, submitted again and approved: three rows more on the card."""
+
+    def make(count):
+        for n in range(count):
+            runs.submit_step(run, _current(run), {"note": f"Answer {n}"}, contact=customer)
+            runs.submit_step(run, _current(run), {"note": "Model X1"}, by=agent)
+            runs.send_back_step(run, by=agent, reason=f"Wrong model {n}")
+            runs.submit_step(run, _current(run), {"note": "Model X2"}, by=agent)
+            runs.approve_step(run, by=agent)
+
+    return make
+
+
+def _current(run) -> ProcessStep:
+    return ProcessRun.objects.get(pk=run.pk).current_step
 
 
 # The desk
@@ -453,6 +494,29 @@ def test_the_reports_tables(reader, agent, queue, name):
     assert html(large).count("<tr>") >= FEW + MORE
 
 
+@pytest.mark.parametrize("name", ["analysis", "contacts", "companies", "agents", "backlog"])
+def test_the_reports_exports(reader, agent, queue, name):
+    """The exports have every row, not the page's first ones."""
+
+    def fetch():
+        answer = reader.get(f"/desk/reports/{name}/", {"format": "csv"})
+        # Streamed: read while the queries are counted.
+        answer.lines = b"".join(answer.streaming_content).decode().splitlines()
+        return answer
+
+    small, large = same_queries(fetch, _report_rows(name, agent, queue))
+    assert len(small.lines) > FEW
+    assert len(large.lines) > FEW + MORE
+
+
+def test_the_choices_of_the_reports_filters(reader, agent, queue):
+    """The default report, insights, has a row per day; its filters a choice per queue,
+    category, custom field's option..."""
+    small, large = same_queries(lambda: reader.get("/desk/reports/"), _settings_grow(agent, queue))
+    assert len(large.context["shown"]) == len(small.context["shown"]) > 0
+    assert html(large).count("<option") > html(small).count("<option") + MORE
+
+
 def test_the_scheduled_reports(reader, agent):
     def make(count):
         now = timezone.now()
@@ -490,6 +554,32 @@ def test_the_desks_api_tokens(agent_client, agent):
     small, large = same_queries(lambda: agent_client.get("/desk/api-tokens/"), make)
     assert html(small).count("<code>hd_") == FEW
     assert html(large).count("<code>hd_") == FEW + MORE
+
+
+def test_the_desks_processes(agent_client, agent):
+    def make(count):
+        for _ in range(count):
+            mine = QueueFactory()
+            mine.members.add(agent)
+            ProcessStepFactory(process=ProcessFactory(queue=mine, description="Step by step"))
+            ProcessFactory()  # to a queue of others
+            ProcessFactory(queue=mine, is_active=False)
+
+    small, large = same_queries(lambda: agent_client.get("/desk/processes/"), make)
+    assert html(small).count('aria-label="Start ') == FEW
+    assert html(large).count('aria-label="Start ') == FEW + MORE
+    assert html(large).count("Step by step") == FEW + MORE
+
+
+def test_the_steps_done_on_the_desks_process_card(agent_client, agent, portal_queue, customer):
+    """tests/processes/test_pages.py counts the card after one step; each step done is
+    a row with who did, approved or sent it back."""
+    run = _process_run(portal_queue, customer, agent)
+    url = f"/desk/processes/requests/{run.ticket.number}/"
+    small, large = same_queries(lambda: agent_client.get(url), _steps_done(run, customer, agent))
+    assert html(small).count('id="submission-') == 3 * FEW
+    assert html(large).count('id="submission-') == 3 * (FEW + MORE)
+    assert html(large).count("sent back</span> by Alice Agent") == FEW + MORE
 
 
 # The portal
@@ -564,6 +654,29 @@ def test_the_choices_of_the_portals_new_request(customer_client, portal_queue):
 
     small, large = same_queries(lambda: customer_client.get("/portal/requests/new/"), make)
     assert html(large).count("<option") > html(small).count("<option") >= FEW
+
+
+def test_the_portals_processes(customer_client):
+    def make(count):
+        for _ in range(count):
+            ProcessFactory(description="Step by step")
+            ProcessFactory(available_on_portal=False)
+            ProcessFactory(is_active=False)
+
+    small, large = same_queries(lambda: customer_client.get("/portal/processes/"), make)
+    assert html(small).count('aria-label="Start ') == FEW
+    assert html(large).count('aria-label="Start ') == FEW + MORE
+    assert html(large).count("Step by step") == FEW + MORE
+
+
+def test_the_steps_done_on_the_portals_process_card(customer_client, customer, portal_queue, agent):
+    run = _process_run(portal_queue, customer, agent)
+    url = f"/portal/requests/{run.ticket.number}/process/"
+    small, large = same_queries(lambda: customer_client.get(url), _steps_done(run, customer, agent))
+    assert html(small).count('id="submission-') == 3 * FEW
+    assert html(large).count('id="submission-') == 3 * (FEW + MORE)
+    assert html(large).count("Answer ") == FEW + MORE  # the customer's; not the team's
+    assert "Model X" not in html(large)
 
 
 # The API
