@@ -1,6 +1,9 @@
 """Who may see which requests. Every desk and portal view gets its requests through here."""
 
+from contextlib import contextmanager
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -51,26 +54,42 @@ def _in_queues_of(user: AbstractBaseUser, queue: str) -> Q:
 def get_ticket_for_agent(user: AbstractBaseUser, number: str) -> Ticket:
     """The request with this number if the agent may see it; 404 otherwise, so a request
     outside one's queues is indistinguishable from one that does not exist."""
-    ticket = (
-        Ticket.objects.select_related(
-            "queue",
-            "stage",
-            "status",
-            "priority",
-            "category",
-            "owner",
-            "team",
-            "contact__company",
-            "merged_into",
+    with _joined_as_written():
+        ticket = (
+            Ticket.objects.select_related(
+                "queue",
+                "stage",
+                "status",
+                "priority",
+                "category",
+                "owner",
+                "team",
+                "contact__company",
+                "merged_into",
+            )
+            .filter(number=number)
+            .order_by()
+            .first()
         )
-        .filter(number=number)
-        .first()
-    )
     # Its queue is checked apart: inside the query above, the membership subquery
     # tripled the time PostgreSQL took to plan it (7 ms for a 0.2 ms lookup).
     if ticket is None or not can_see_queue(user, ticket.queue_id):
         raise Http404("No such request.")
     return ticket
+
+
+@contextmanager
+def _joined_as_written():
+    """PostgreSQL plans the joins of a query in every order it can: 6 ms (warm) for the
+    request's ten rows above — half of the request page's database time — for a lookup
+    whose best order is the one written: the request by its unique number, then each row
+    it points at (0.9 ms planned so). SET LOCAL ends with the transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL join_collapse_limit = 1")
+        yield
 
 
 def can_see_queue(user: AbstractBaseUser, queue_id: int) -> bool:
