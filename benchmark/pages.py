@@ -100,6 +100,7 @@ def desk_pages(agent: AbstractBaseUser) -> dict[str, str]:
     return {
         "default list": "/desk/requests/",
         "filtered + sorted list": f"/desk/requests/?open=1&priority={highest}&sort=-deadline",
+        "request page, 5 messages": f"/desk/requests/{typical_request().number}/",
         "request page, 50 messages": f"/desk/requests/{long_request(agent).number}/",
         "dashboard": "/desk/dashboard/",
     }
@@ -129,6 +130,21 @@ def api_pages(client: Client) -> dict[str, str]:
 
 def search_page(word: str) -> str:
     return f"/desk/requests/?{urlencode({'q': word})}"
+
+
+def typical_request() -> Ticket:
+    """A request as the bulk load makes them: five messages (the issue's request page)."""
+    recent = Ticket.objects.order_by("-pk").values_list("pk", flat=True)[:300]
+    found = (
+        Ticket.objects.filter(pk__in=list(recent))
+        .annotate(messages_count=Count("messages"))
+        .filter(messages_count=5)
+        .order_by("pk")
+        .first()
+    )
+    if found is None:
+        raise CommandError("No recent request has five messages: bulk-load the data first.")
+    return found
 
 
 def long_request(agent: AbstractBaseUser) -> Ticket:

@@ -15,6 +15,7 @@ from tickets.models import Ticket
 ROWS = [
     "| default list |",
     "| filtered + sorted list |",
+    "| request page, 5 messages |",
     "| request page, 50 messages |",
     "| dashboard |",
     "| full-text search, common word “",
