@@ -87,6 +87,15 @@ def _joined_as_written():
     if connection.vendor != "postgresql":
         yield
         return
+    if connection.in_atomic_block:
+        # Releasing a savepoint keeps a SET LOCAL until the outer transaction ends (an
+        # API call with an Idempotency-Key): set back here instead. After an error the
+        # transaction is rolled back, which undoes it.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL join_collapse_limit = 1")
+            yield
+            cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT")
+        return
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL join_collapse_limit = 1")
         yield
